@@ -1,0 +1,1 @@
+"""Runtime side: the model bundle format, its loader, sentence splitting, the pure predict and the HTTP API."""

@@ -1,0 +1,79 @@
+"""The one predict path shared by the API, the command line and evaluation: text → sentences → heads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from service.bundle import HEADS, Bundle
+from service.sentences import Span, split_sentences, whole_text
+
+
+@dataclass(frozen=True)
+class HeadResult:
+    """One head's answer: the chosen label, its probability, and the probability of every label."""
+
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+Heads = dict[str, HeadResult]
+
+
+@dataclass(frozen=True)
+class SentenceResult:
+    span: Span
+    heads: Heads
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    text: str
+    sentences: list[SentenceResult]
+    summary: dict[str, dict[str, float]]
+
+
+def predict(bundle: Bundle, sentences: Sequence[str]) -> list[Heads]:
+    """Label each sentence on every head of the bundle; the features are computed once for all heads."""
+    if not sentences:
+        return []
+    features = bundle.vectorizer.transform(sentences)
+    results: list[Heads] = [{} for _ in sentences]
+    for head, classifier in bundle.heads.items():
+        probabilities = classifier.predict_proba(features)
+        classes = [str(label) for label in classifier.classes_]
+        for row, result in zip(probabilities, results, strict=True):
+            known = dict(zip(classes, (float(p) for p in row), strict=True))
+            best = classes[int(row.argmax())]
+            # Labels the model never saw in training still appear, with probability 0.
+            scores = {label: known.get(label, 0.0) for label in HEADS.get(head, classes)}
+            result[head] = HeadResult(label=best, score=known[best], scores=scores)
+    return results
+
+
+def summarize(bundle: Bundle, predictions: Sequence[Heads]) -> dict[str, dict[str, float]]:
+    """Share of sentences per label, per head."""
+    summary: dict[str, dict[str, float]] = {}
+    for head, classifier in bundle.heads.items():
+        counts = Counter(prediction[head].label for prediction in predictions)
+        labels = HEADS.get(head, tuple(str(label) for label in classifier.classes_))
+        total = len(predictions)
+        summary[head] = {label: (counts[label] / total if total else 0.0) for label in labels}
+    return summary
+
+
+def classify(bundle: Bundle, texts: Sequence[str], split: bool = True) -> list[DocumentResult]:
+    """Split each text into sentences (or keep it whole) and label every sentence; one predict call for all."""
+    segment = split_sentences if split else whole_text
+    spans_per_text = [segment(text) for text in texts]
+    predictions = predict(bundle, [span.text for spans in spans_per_text for span in spans])
+    documents: list[DocumentResult] = []
+    offset = 0
+    for text, spans in zip(texts, spans_per_text, strict=True):
+        own = predictions[offset : offset + len(spans)]
+        offset += len(spans)
+        sentences = [SentenceResult(span, heads) for span, heads in zip(spans, own, strict=True)]
+        documents.append(DocumentResult(text=text, sentences=sentences, summary=summarize(bundle, own)))
+    return documents

@@ -1,0 +1,42 @@
+"""Shared fixtures: a small bundle trained once per session on a slice of the shipped corpus (no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.bundle import Bundle, load_bundle, set_current
+from service.config import CORPUS_DIR, Settings
+from service.main import create_app
+from training.data import Example, load_examples
+from training.train import train_bundle
+
+SLICE_ROWS = 800
+
+
+@pytest.fixture(scope="session")
+def corpus() -> list[Example]:
+    return load_examples([CORPUS_DIR])
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory, corpus: list[Example]) -> Path:
+    """A models folder whose `current` bundle was trained on the corpus's first training rows."""
+    out = tmp_path_factory.mktemp("models")
+    train = [ex for ex in corpus if ex.split in ("train", "dev")][:SLICE_ROWS]
+    bundle_dir = train_bundle(train, [CORPUS_DIR], out)
+    set_current(out, bundle_dir.name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundle(models_dir: Path) -> Bundle:
+    return load_bundle(models_dir / "current")
+
+
+@pytest.fixture()
+def client(bundle: Bundle) -> TestClient:
+    with TestClient(create_app(Settings(model_path=bundle.path), bundle)) as test_client:
+        yield test_client

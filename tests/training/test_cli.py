@@ -1,0 +1,96 @@
+"""The `stance` command line as a user runs it: train, evaluate, classify; errors exit non-zero with a message."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.bundle import MODEL_FILE, Bundle
+from training.cli import main
+from training.data import Example
+
+
+def write_labeled(path: Path, examples: list[Example]) -> Path:
+    path.write_text("".join(json.dumps({"text": ex.text, **ex.labels}) + "\n" for ex in examples), encoding="utf-8")
+    return path
+
+
+def test_train_prints_the_version_and_makes_it_current(corpus: list[Example], tmp_path: Path, capsys) -> None:
+    data = write_labeled(tmp_path / "small.jsonl", corpus[:300])
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "models")]) == 0
+    version = capsys.readouterr().out.strip()
+    assert (tmp_path / "models" / "current").read_text().strip() == version
+    assert (tmp_path / "models" / version / "manifest.json").is_file()
+
+
+def test_evaluate_writes_the_report(bundle: Bundle, corpus: list[Example], tmp_path: Path, capsys) -> None:
+    data = write_labeled(
+        tmp_path / "gold.jsonl", [Example(ex.text, {"stance": ex.labels["stance"]}) for ex in corpus[:80]]
+    )
+    assert main(["evaluate", "--data", str(data), "--model", str(bundle.path), "--report", str(tmp_path / "r")]) == 0
+    assert "| stance | 80 |" in capsys.readouterr().out
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert list(report["heads"]) == ["stance"]
+    assert (tmp_path / "r" / "confusion_stance.png").is_file()
+
+
+def test_classify_csv_to_jsonl_keeps_ids(bundle: Bundle, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text('id,body\n7,"Rebels shelled the town, killing six."\n8,Exports rose.\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = ["classify", str(source), "-o", str(out), "--model", str(bundle.path), "--text-field", "body"]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["7", "8"]
+    assert rows[0]["text"] == "Rebels shelled the town, killing six."
+    assert {"label", "score", "scores"} <= set(rows[0]["stance"])
+
+
+def test_classify_stdin_to_stdout(bundle: Bundle, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO('{"text": "Talks resumed."}\n\n{"id": 2, "text": "A bomb exploded."}\n')
+    )
+    assert main(["classify", "-", "--model", str(bundle.path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2 and "id" not in rows[0] and rows[1]["id"] == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"text": "ok"}\n{"title": "no text"}\n', "row 2: missing or empty text field 'text'"),
+        ("[1, 2]\n", "expected a JSON object"),
+    ],
+)
+def test_classify_bad_input_exits_2_with_a_message(
+    bundle: Bundle, tmp_path: Path, capsys, content: str, message: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(content)
+    assert main(["classify", str(source), "--model", str(bundle.path), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_tampered_bundle_exits_2(bundle: Bundle, tmp_path: Path, capsys) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle.path, copy)
+    (copy / MODEL_FILE).write_bytes(b"import os")
+    assert main(["classify", "-", "--model", str(copy)]) == 2
+    assert "SHA-256" in capsys.readouterr().err
+
+
+def test_missing_data_exits_2(tmp_path: Path, capsys) -> None:
+    assert main(["train", "--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_console_script_is_installed() -> None:
+    stance = Path(sys.executable).with_name("stance")
+    result = subprocess.run([str(stance), "--help"], capture_output=True, text=True, check=True)
+    assert "train" in result.stdout and "classify" in result.stdout

@@ -1,0 +1,1 @@
+"""Training side: labeled data loading, fitting, evaluation and the `stance` command line."""

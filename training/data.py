@@ -1,0 +1,95 @@
+"""Load labeled sentences (JSONL or CSV) into examples; a row has `text` and any subset of the head columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from service.bundle import HEADS
+
+LABELED_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv"}
+SPLITS = ("train", "dev", "test")
+
+
+class DataError(ValueError):
+    """A labeled file can't be used: the message names the file, the row and the problem."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    labels: dict[str, str]
+    split: str | None = None
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def labeled_files(path: Path) -> list[Path]:
+    """A labeled file, or every JSONL/CSV file under a folder, in a stable order."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix in LABELED_SUFFIXES and p.is_file())
+        if not files:
+            raise DataError(f"{path}: no .jsonl or .csv files found")
+        return files
+    if not path.is_file():
+        raise DataError(f"{path}: no such file or folder")
+    if path.suffix not in LABELED_SUFFIXES:
+        raise DataError(f"{path}: unsupported format {path.suffix!r} (use .jsonl or .csv)")
+    return [path]
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of one JSONL or CSV file, read with the `datasets` library (kept in memory, no cache)."""
+    datasets.disable_progress_bars()
+    builder = datasets.Dataset.from_json if LABELED_SUFFIXES[path.suffix] == "json" else datasets.Dataset.from_csv
+    try:
+        table = builder(str(path), keep_in_memory=True)
+    except Exception as error:  # datasets wraps parser errors in several types; all mean "unreadable file"
+        raise DataError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {error}") from error
+    yield from table
+
+
+def to_example(row: dict[str, Any], source: str, line: int) -> Example:
+    text = row.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(f"{source}: row {line}: missing or empty `text`")
+    labels: dict[str, str] = {}
+    for head, allowed in HEADS.items():
+        value = row.get(head)
+        if value is None or value == "":
+            continue
+        if value not in allowed:
+            raise DataError(
+                f"{source}: row {line}: unknown {head} label {value!r}; expected one of {', '.join(allowed)}"
+            )
+        labels[head] = str(value)
+    split = row.get("split") or None
+    if split is not None and split not in SPLITS:
+        raise DataError(f"{source}: row {line}: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    meta = {key: value for key, value in row.items() if key not in {"text", "split", *HEADS}}
+    return Example(text=text.strip(), labels=labels, split=split, source=source, meta=meta)
+
+
+def load_examples(specs: Iterable[str | Path], split: str | None = None) -> list[Example]:
+    """Every labeled row of the given files, folders or `source:PATH` public datasets; with `split`, one split."""
+    from training.sources import load_source, parse_spec  # sources builds on this module's Example
+
+    examples: list[Example] = []
+    for spec in specs:
+        source, path = parse_spec(str(spec))
+        if source is not None:
+            examples += [ex for ex in load_source(source, path) if split is None or ex.split == split]
+            continue
+        for file in labeled_files(path):
+            for line, row in enumerate(read_rows(file), start=1):
+                example = to_example(row, str(file), line)
+                if split is None or example.split == split:
+                    examples.append(example)
+    if not examples:
+        raise DataError("no labeled rows found" + (f" in split {split!r}" if split else ""))
+    return examples
