@@ -29,8 +29,8 @@ evaluate: $(INSTALLED) models/current ## evaluate the current model on the corpu
 evaluate-public: $(INSTALLED) ## corpus-only vs corpus+public models on held-out public sets -> docs/evaluation.md
 	$(BIN)/python -m training.evaluate_public --public $${STANCE_PUBLIC_DATA:-../shared/data} --out docs/evaluation.md
 
-corpus-stats: $(INSTALLED) ## print the corpus size and label distribution tables (as in data/README.md)
-	$(BIN)/python -m training.corpus stats
+corpus-stats: $(INSTALLED) ## print the corpus size and label tables and refresh them in data/README.md
+	$(BIN)/python -m training.corpus stats --readme data/README.md
 
 serve: $(INSTALLED) models/current ## train the default model if missing, then serve on 127.0.0.1:8000
 	$(BIN)/stance serve

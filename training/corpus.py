@@ -15,8 +15,10 @@ from typing import Any
 
 from service.bundle import HEADS
 from service.config import CORPUS_DIR
+from training.markdown import update_file
 
 SPLIT_SHARES = (("train", 70), ("dev", 15), ("test", 15))
+STATS_BLOCK = "corpus-stats"
 
 
 def story_split(story: str) -> str:
@@ -75,11 +77,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.corpus", description=__doc__)
     parser.add_argument("command", choices=("assign", "stats"))
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
+    parser.add_argument("--readme", type=Path, help="with stats: also rewrite the generated block of this file")
     args = parser.parse_args(argv)
     if args.command == "assign":
         assign(args.corpus)
-    else:
-        print(stats(args.corpus), end="")
+        return
+    tables = stats(args.corpus)
+    print(tables, end="")
+    if args.readme:
+        update_file(args.readme, STATS_BLOCK, tables, title="The corpus")
 
 
 if __name__ == "__main__":

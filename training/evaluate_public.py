@@ -1,6 +1,6 @@
 """Cross-domain evaluation: the corpus-only model and a corpus + public model, on held-out public portions.
 
-    python -m training.evaluate_public --public ../shared/data --out docs/evaluation.md
+python -m training.evaluate_public --public ../shared/data --out docs/evaluation.md
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def build_table(public_dir: Path, workdir: Path) -> str:
         "  own `devtest_mt`, and for the other sets the 15 % `test` portion chosen by a hash of the text.",
         "- Each set is scored only on the head its labels map to; the corpus on all three.",
         "",
-        "| set | head | n | corpus only macro-F1 | corpus only accuracy | corpus + public macro-F1 | corpus + public accuracy |",
+        "| set | head | n | corpus only: macro-F1 | accuracy | corpus + public: macro-F1 | accuracy |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for set_name, spec in evaluation_sets(public_dir, CORPUS_DIR).items():

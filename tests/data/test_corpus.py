@@ -7,7 +7,9 @@ from collections import defaultdict
 import pytest
 
 from service.bundle import HEADS
-from training.corpus import read_corpus, story_split
+from service.config import DATA_DIR
+from training.corpus import STATS_BLOCK, read_corpus, stats, story_split
+from training.markdown import replace_block
 
 REGISTERS = {"wire", "statement", "quote", "oped", "analysis", "headline"}
 FIELDS = {"id", "story", "register", "event", "text", "split", *HEADS}
@@ -54,3 +56,9 @@ def test_whole_stories_share_one_split_and_no_text_crosses_splits(rows: list[dic
 
 def test_every_split_is_used(rows: list[dict]) -> None:
     assert {row["split"] for row in rows} == {"train", "dev", "test"}
+
+
+def test_readme_tables_are_current() -> None:
+    """data/README.md shows the tables `make corpus-stats` generates from the corpus as it is now."""
+    readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
+    assert replace_block(readme, STATS_BLOCK, stats()) == readme, "run `make corpus-stats` to refresh data/README.md"

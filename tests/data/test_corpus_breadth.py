@@ -51,10 +51,11 @@ def test_breadth_of_events(rows: list[dict]) -> None:
 def actor_patterns() -> dict[str, re.Pattern[str]]:
     lines = (Path(__file__).parent / "actors.txt").read_text(encoding="utf-8").splitlines()
     names = [line for line in lines if line and not line.startswith("#")]
-    return {
-        name.split("|")[0]: re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(n) for n in name.split("|")) + r")(?![\w])")
-        for name in names
-    }
+    patterns = {}
+    for name in names:
+        alternatives = "|".join(re.escape(alternative) for alternative in name.split("|"))
+        patterns[name.split("|")[0]] = re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)")
+    return patterns
 
 
 def test_breadth_of_actors(rows: list[dict]) -> None:

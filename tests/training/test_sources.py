@@ -44,7 +44,7 @@ def test_un_quadclass_uses_the_real_label_order(tmp_path: Path) -> None:
 
 def test_cameo_keeps_quotes_inside_sentences(tmp_path: Path) -> None:
     path = tmp_path / "cameo.tsv"
-    path.write_bytes('He said "no" to talks.\t3\r\nThey met.\t0\r\n'.encode())
+    path.write_bytes(b'He said "no" to talks.\t3\r\nThey met.\t0\r\n')
     examples = load_source("cameo", path)
     assert [(ex.text, ex.labels["stance"]) for ex in examples] == [
         ('He said "no" to talks.', "threat"),
