@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from service.bundle import Bundle, load_bundle
 from service.config import Settings
-from service.routes import classify, meta
+from service.routes import classify, meta, page
 
 
 def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -> FastAPI:
@@ -32,4 +32,5 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     app.state.bundle = bundle
     app.include_router(classify.router)
     app.include_router(meta.router)
+    app.include_router(page.router)
     return app
