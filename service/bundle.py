@@ -12,11 +12,13 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import joblib
+
+from service.linear import LinearScorer, UnsupportedModel, compile_scorer
 
 HEADS: dict[str, tuple[str, ...]] = {
     "topic": ("security", "diplomacy", "economy", "society", "politics", "other"),
@@ -36,12 +38,20 @@ class BundleError(Exception):
 
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded, verified model: the shared vectorizer and one classifier per head."""
+    """A loaded, verified model: the shared vectorizer, one classifier per head, and the fast scorer folded
+    from them (`service.linear`), which is what predictions use."""
 
     path: Path
     manifest: dict[str, Any]
     vectorizer: Any
     heads: dict[str, Any]
+    scorer: LinearScorer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "scorer", compile_scorer(self.vectorizer, self.heads))
+        except UnsupportedModel as error:
+            raise BundleError(f"the model in {self.path} can't be served: {error}") from error
 
     @property
     def version(self) -> str:

@@ -36,20 +36,21 @@ class DocumentResult:
 
 
 def predict(bundle: Bundle, sentences: Sequence[str]) -> list[Heads]:
-    """Label each sentence on every head of the bundle; the features are computed once for all heads."""
+    """Label each sentence on every head of the bundle; the text is read once for all heads."""
     if not sentences:
         return []
-    features = bundle.vectorizer.transform(sentences)
+    probabilities = bundle.scorer.probabilities(sentences)
     results: list[Heads] = [{} for _ in sentences]
-    for head, classifier in bundle.heads.items():
-        probabilities = classifier.predict_proba(features)
-        classes = [str(label) for label in classifier.classes_]
-        for row, result in zip(probabilities, results, strict=True):
-            known = dict(zip(classes, (float(p) for p in row), strict=True))
-            best = classes[int(row.argmax())]
+    for head, matrix in probabilities.items():
+        classes = bundle.scorer.classes[head]
+        labels = HEADS.get(head, tuple(classes))
+        for row, result in zip(matrix.tolist(), results, strict=True):
+            known = dict(zip(classes, row, strict=True))
+            best = classes[max(range(len(row)), key=row.__getitem__)]
             # Labels the model never saw in training still appear, with probability 0.
-            scores = {label: known.get(label, 0.0) for label in HEADS.get(head, classes)}
-            result[head] = HeadResult(label=best, score=known[best], scores=scores)
+            result[head] = HeadResult(
+                label=best, score=known[best], scores={label: known.get(label, 0.0) for label in labels}
+            )
     return results
 
 
