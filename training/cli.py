@@ -10,7 +10,7 @@ from pathlib import Path
 from service.batch import FORMATS, InputError, classify_records, format_of, read_records
 from service.bundle import BundleError, load_bundle, set_current
 from service.config import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT, Settings
-from training.data import SPLITS, DataError, load_examples
+from training.data import SPLITS, DataError, load_examples, read_label_map
 from training.evaluate import evaluate, render_markdown, write_report
 from training.sources import SOURCES
 from training.train import train_bundle
@@ -28,7 +28,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     bundle = load_bundle(args.model)
-    report = evaluate(bundle, load_examples(args.data, split=args.split))
+    label_map = read_label_map(args.label_map) if args.label_map else None
+    examples = load_examples(args.data, split=args.split, label_map=label_map)
+    report = evaluate(bundle, examples, restrict_to_gold_labels=args.restrict_to_gold_labels)
     report.update({"data": [str(path) for path in args.data], "split": args.split})
     out_dir = args.report or PROJECT_ROOT / "reports" / bundle.version
     write_report(report, out_dir)
@@ -78,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="bundle (default: %(default)s)")
     evaluate.add_argument("--report", type=Path, help="report folder (default: reports/<version>)")
     evaluate.add_argument("--split", choices=SPLITS, help="only rows of this split")
+    evaluate.add_argument(
+        "--label-map",
+        type=Path,
+        help='JSON mapping gold labels of another scheme onto ours: {"stance": {"x": "threat"}}',
+    )
+    evaluate.add_argument(
+        "--restrict-to-gold-labels",
+        action="store_true",
+        help="choose each prediction among the labels present in the gold set only",
+    )
     evaluate.set_defaults(handler=cmd_evaluate)
 
     classify = commands.add_parser("classify", help="label every row of a JSONL or CSV file; writes JSONL")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +55,18 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     yield from table
 
 
-def to_example(row: dict[str, Any], source: str, line: int) -> Example:
+LabelMap = dict[str, dict[str, str | None]]  # head -> {label of another scheme: our label, or None to drop}
+
+
+def to_example(row: dict[str, Any], source: str, line: int, label_map: LabelMap | None = None) -> Example:
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise DataError(f"{source}: row {line}: missing or empty `text`")
     labels: dict[str, str] = {}
     for head, allowed in HEADS.items():
         value = row.get(head)
+        if label_map and head in label_map and value is not None:
+            value = label_map[head].get(str(value), value)
         if value is None or value == "":
             continue
         if value not in allowed:
@@ -75,8 +81,31 @@ def to_example(row: dict[str, Any], source: str, line: int) -> Example:
     return Example(text=text.strip(), labels=labels, split=split, source=source, meta=meta)
 
 
-def load_examples(specs: Iterable[str | Path], split: str | None = None) -> list[Example]:
-    """Every labeled row of the given files, folders or `source:PATH` public datasets; with `split`, one split."""
+def read_label_map(path: Path) -> LabelMap:
+    """A JSON file `{"stance": {"verbal cooperation": "cooperative", "irrelevant": null}, ...}`."""
+    try:
+        label_map = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: cannot read the label map: {error}") from error
+    if not isinstance(label_map, dict) or not all(isinstance(m, dict) for m in label_map.values()):
+        raise DataError(f'{path}: a label map is a JSON object of heads, e.g. {{"stance": {{"theirs": "ours"}}}}')
+    unknown = set(label_map) - set(HEADS)
+    if unknown:
+        raise DataError(f"{path}: unknown heads {sorted(unknown)}; expected some of {', '.join(HEADS)}")
+    for head, mapping in label_map.items():
+        wrong = {target for target in mapping.values() if target is not None and target not in HEADS[head]}
+        if wrong:
+            raise DataError(f"{path}: {head} maps onto unknown labels {sorted(wrong)}")
+    return label_map
+
+
+def load_examples(
+    specs: Iterable[str | Path], split: str | None = None, label_map: LabelMap | None = None
+) -> list[Example]:
+    """Every labeled row of the given files, folders or `source:PATH` public datasets; with `split`, one split.
+
+    `label_map` renames gold labels of another scheme onto ours (plain files only) before they are checked.
+    """
     from training.sources import load_source, parse_spec  # sources builds on this module's Example
 
     examples: list[Example] = []
@@ -87,7 +116,7 @@ def load_examples(specs: Iterable[str | Path], split: str | None = None) -> list
             continue
         for file in labeled_files(path):
             for line, row in enumerate(read_rows(file), start=1):
-                example = to_example(row, str(file), line)
+                example = to_example(row, str(file), line, label_map)
                 if split is None or example.split == split:
                     examples.append(example)
     if not examples:

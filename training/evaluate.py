@@ -29,19 +29,60 @@ def score_head(gold: list[str], predicted: list[str], labels: list[str]) -> dict
     }
 
 
-def evaluate(bundle: Bundle, examples: list[Example]) -> dict[str, Any]:
-    """Per head present in both the examples and the bundle: the scores of `score_head`."""
+CALIBRATION_BINS = 10
+
+
+def calibration(confidences: list[float], correct: list[bool], bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+    """Expected calibration error of the chosen label's probability, and the reliability table behind it."""
+    confidence, hit = np.asarray(confidences), np.asarray(correct, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            gap = abs(hit[inside].mean() - confidence[inside].mean())
+            ece += inside.mean() * gap
+            table.append(
+                {
+                    "from": float(edges[b]),
+                    "to": float(edges[b + 1]),
+                    "n": int(inside.sum()),
+                    "confidence": float(confidence[inside].mean()),
+                    "accuracy": float(hit[inside].mean()),
+                }
+            )
+    return {"ece": float(ece), "bins": table}
+
+
+def chosen_label(scores: dict[str, float], allowed: set[str] | None) -> str:
+    """The most probable label, among `allowed` when given."""
+    candidates = [label for label in scores if allowed is None or label in allowed]
+    return max(candidates, key=scores.__getitem__)
+
+
+def evaluate(bundle: Bundle, examples: list[Example], restrict_to_gold_labels: bool = False) -> dict[str, Any]:
+    """Per head present in both the examples and the bundle: the scores of `score_head` and calibration.
+
+    With `restrict_to_gold_labels`, each prediction is the most probable label among those the gold set uses,
+    for scoring a model on a set whose labels cover only part of a head.
+    """
     predictions = predict(bundle, [example.text for example in examples])
-    report: dict[str, Any] = {"model": bundle.version, "heads": {}}
+    report: dict[str, Any] = {"model": bundle.version, "restrict_to_gold_labels": restrict_to_gold_labels, "heads": {}}
     for head in bundle.heads:
-        pairs = [
-            (ex.labels[head], pred[head].label)
-            for ex, pred in zip(examples, predictions, strict=True)
-            if head in ex.labels
+        rows = [
+            (ex.labels[head], pred[head]) for ex, pred in zip(examples, predictions, strict=True) if head in ex.labels
         ]
-        if pairs:
-            gold, predicted = (list(column) for column in zip(*pairs, strict=True))
-            report["heads"][head] = score_head(gold, predicted, list(HEADS[head]))
+        if not rows:
+            continue
+        gold = [label for label, _ in rows]
+        allowed = set(gold) if restrict_to_gold_labels else None
+        predicted = [chosen_label(result.scores, allowed) for _, result in rows]
+        report["heads"][head] = score_head(gold, predicted, list(HEADS[head]))
+        report["heads"][head]["calibration"] = calibration(
+            [result.scores[label] for (_, result), label in zip(rows, predicted, strict=True)],
+            [g == p for g, p in zip(gold, predicted, strict=True)],
+        )
     return report
 
 
@@ -69,7 +110,30 @@ def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
         figure.savefig(path, dpi=100)
         plt.close(figure)
         written.append(path)
+        written.append(plot_reliability(head, scores["calibration"], out_dir / f"reliability_{head}.png"))
     return written
+
+
+def plot_reliability(head: str, calibration: dict[str, Any], path: Path) -> Path:
+    """Reliability diagram: accuracy against confidence per bin; the diagonal is perfect calibration."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    bins = calibration["bins"]
+    axes.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", label=head)
+    axes.set(
+        xlabel="probability of the chosen label",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"{head}: ECE {calibration['ece']:.3f}",
+    )
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -79,12 +143,18 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"Data: {', '.join(report['data'])}" + (f" (split {report['split']})" if report.get("split") else ""),
             "",
         ]
-    lines += ["| head | n | accuracy | macro-F1 |", "|---|---:|---:|---:|"]
+    if report.get("restrict_to_gold_labels"):
+        lines += ["Predictions restricted to the labels present in the gold set.", ""]
+    lines += ["| head | n | accuracy | macro-F1 | ECE |", "|---|---:|---:|---:|---:|"]
     for head, scores in report["heads"].items():
-        lines.append(f"| {head} | {scores['n']} | {scores['accuracy']:.3f} | {scores['macro_f1']:.3f} |")
+        lines.append(
+            f"| {head} | {scores['n']} | {scores['accuracy']:.3f} | {scores['macro_f1']:.3f} "
+            f"| {scores['calibration']['ece']:.3f} |"
+        )
     for head, scores in report["heads"].items():
         lines += ["", f"## {head}", "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
         for label, f in scores["per_class"].items():
             lines.append(f"| {label} | {f['precision']:.3f} | {f['recall']:.3f} | {f['f1']:.3f} | {f['support']} |")
         lines += ["", f"![confusion matrix for {head}](confusion_{head}.png)"]
+        lines += ["", f"![reliability diagram for {head}](reliability_{head}.png)"]
     return "\n".join(lines) + "\n"

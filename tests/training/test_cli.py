@@ -94,3 +94,31 @@ def test_console_script_is_installed() -> None:
     stance = Path(sys.executable).with_name("stance")
     result = subprocess.run([str(stance), "--help"], capture_output=True, text=True, check=True)
     assert "train" in result.stdout and "classify" in result.stdout
+
+
+def test_evaluate_with_a_label_map_and_restriction(
+    bundle: Bundle, corpus: list[Example], tmp_path: Path, capsys
+) -> None:
+    theirs = {"cooperative": "verbal cooperation", "threat": "material conflict", "neutral": "statement"}
+    rows = [ex for ex in corpus if ex.labels["stance"] in theirs][:60]
+    data = tmp_path / "other_scheme.jsonl"
+    data.write_text("".join(json.dumps({"text": ex.text, "stance": theirs[ex.labels["stance"]]}) + "\n" for ex in rows))
+    label_map = tmp_path / "map.json"
+    label_map.write_text(json.dumps({"stance": {v: k for k, v in theirs.items()}}))
+    args = ["evaluate", "--data", str(data), "--model", str(bundle.path), "--report", str(tmp_path / "r")]
+    assert main([*args, "--label-map", str(label_map), "--restrict-to-gold-labels"]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["restrict_to_gold_labels"] is True
+    assert report["heads"]["stance"]["n"] == 60
+    assert sum(report["heads"]["stance"]["confusion"]["matrix"][2]) == 0  # no gold "economic"
+    assert main(args) == 2  # without the map the other scheme's labels are unknown
+    assert "unknown stance label 'verbal cooperation'" in capsys.readouterr().err
+
+
+def test_bad_label_map_exits_2(bundle: Bundle, corpus: list[Example], tmp_path: Path, capsys) -> None:
+    data = write_labeled(tmp_path / "gold.jsonl", corpus[:5])
+    label_map = tmp_path / "map.json"
+    label_map.write_text(json.dumps({"stance": {"x": "hostile"}}))
+    args = ["evaluate", "--data", str(data), "--model", str(bundle.path), "--label-map", str(label_map)]
+    assert main(args) == 2
+    assert "maps onto unknown labels ['hostile']" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score
 from service.bundle import Bundle
 from service.predict import predict
 from training.data import Example
-from training.evaluate import evaluate, score_head, write_report
+from training.evaluate import calibration, chosen_label, evaluate, score_head, write_report
 
 
 def test_score_head_on_a_known_case() -> None:
@@ -36,7 +36,36 @@ def test_only_heads_present_in_the_data_are_evaluated(bundle: Bundle, corpus: li
 def test_write_report_writes_json_markdown_and_pngs(bundle: Bundle, corpus: list[Example], tmp_path: Path) -> None:
     report = evaluate(bundle, corpus[:60])
     written = write_report(report, tmp_path)
-    assert {p.name for p in written} == {"report.json", "report.md", *(f"confusion_{h}.png" for h in report["heads"])}
+    pictures = {f"{kind}_{head}.png" for kind in ("confusion", "reliability") for head in report["heads"]}
+    assert {p.name for p in written} == {"report.json", "report.md", *pictures}
     assert json.loads((tmp_path / "report.json").read_text())["heads"].keys() == report["heads"].keys()
     assert (tmp_path / "confusion_stance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| stance |" in (tmp_path / "report.md").read_text()
+
+
+def test_calibration_of_a_known_case() -> None:
+    # Two bins: 0.95 confident, right half the time (gap 0.45); 0.55 confident, always right (gap 0.45).
+    result = calibration([0.95, 0.95, 0.55, 0.55], [True, False, True, True])
+    assert result["ece"] == pytest.approx(0.45)
+    assert [(b["n"], b["accuracy"]) for b in result["bins"]] == [(2, 1.0), (2, 0.5)]
+
+
+def test_perfect_calibration_has_no_error() -> None:
+    assert calibration([1.0, 1.0], [True, True])["ece"] == pytest.approx(0.0)
+
+
+def test_chosen_label_can_be_restricted() -> None:
+    scores = {"cooperative": 0.2, "threat": 0.1, "economic": 0.6, "neutral": 0.1}
+    assert chosen_label(scores, None) == "economic"
+    assert chosen_label(scores, {"cooperative", "threat", "neutral"}) == "cooperative"
+
+
+def test_restricting_never_predicts_a_label_outside_the_gold_set(bundle: Bundle, corpus: list[Example]) -> None:
+    rows = [Example(ex.text, {"stance": ex.labels["stance"]}) for ex in corpus if ex.labels["stance"] != "economic"][
+        :150
+    ]
+    free = evaluate(bundle, rows)["heads"]["stance"]
+    restricted = evaluate(bundle, rows, restrict_to_gold_labels=True)["heads"]["stance"]
+    assert restricted["per_class"]["economic"]["precision"] == 0 and sum(restricted["confusion"]["matrix"][2]) == 0
+    assert all(row[2] == 0 for row in restricted["confusion"]["matrix"])
+    assert restricted["accuracy"] >= free["accuracy"]
