@@ -14,10 +14,12 @@ import joblib
 import numpy
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
 from service.bundle import HEADS, Bundle, sha256_file, write_bundle
+from service.predict import predict
 from training.data import Example, labeled_files
 from training.evaluate import evaluate
 from training.sources import parse_spec
@@ -27,8 +29,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "char_ngram_range": [2, 5],
     "min_df": 2,
     "sublinear_tf": True,
-    "C": 4.0,
+    "C_grid": [2.0, 4.0, 8.0],  # each head's C is chosen from these by cross-validation on train
+    "cv_folds": 3,
     "class_weight": "balanced",
+    "source_weights": {},  # sample weight per source (`own` for plain files, else the public source's prefix)
+    "confident_precision": 0.85,  # a head is confident where dev accuracy of its kept predictions reaches this
     "max_iter": 3000,
     "dev_fraction": 0.15,
     "seed": 13,
@@ -74,23 +79,69 @@ def build_vectorizer(params: dict[str, Any]) -> FeatureUnion:
     )
 
 
+def source_of(example: Example) -> str:
+    """The public source an example came from (its `--data` prefix), or `own` for plain labeled files."""
+    return parse_spec(example.source)[0] or "own"
+
+
+def fit_head(features: Any, labels: list[str], weights: numpy.ndarray, params: dict[str, Any]) -> LogisticRegression:
+    """One head's classifier, with C chosen by stratified cross-validation on macro-F1 when the grid has several."""
+    common = {"class_weight": params["class_weight"], "max_iter": params["max_iter"], "random_state": params["seed"]}
+    grid = [float(c) for c in params["C_grid"]]
+    best_c = grid[0]
+    if len(grid) > 1:
+        folds = StratifiedKFold(params["cv_folds"], shuffle=True, random_state=params["seed"])
+        search = LogisticRegressionCV(
+            Cs=grid, cv=folds, scoring="f1_macro", l1_ratios=(0.0,), use_legacy_attributes=False, **common
+        )
+        best_c = float(numpy.ravel(search.fit(features, labels, sample_weight=weights).C_)[0])
+    return LogisticRegression(C=best_c, **common).fit(features, labels, sample_weight=weights)
+
+
 def fit(train: list[Example], params: dict[str, Any]) -> tuple[FeatureUnion, dict[str, LogisticRegression]]:
     """Fit the vectorizer on every training text, then one classifier per head on the rows labeled for it."""
     vectorizer = build_vectorizer(params)
     features = vectorizer.fit_transform([ex.text for ex in train])
+    weights = numpy.array([params["source_weights"].get(source_of(ex), 1.0) for ex in train])
     heads: dict[str, LogisticRegression] = {}
     for head in HEADS:
         rows = [i for i, ex in enumerate(train) if head in ex.labels]
         labels = [train[i].labels[head] for i in rows]
         if len(set(labels)) < 2:
             continue  # a head needs at least two labels to learn anything; it is left out of the bundle
-        classifier = LogisticRegression(
-            C=params["C"], class_weight=params["class_weight"], max_iter=params["max_iter"], random_state=params["seed"]
-        )
-        heads[head] = classifier.fit(features[rows], labels)
+        heads[head] = fit_head(features[rows], labels, weights[rows], params)
     if not heads:
         raise ValueError("no head has training rows with at least two different labels")
     return vectorizer, heads
+
+
+def confidence_threshold(scores: list[float], correct: list[bool], precision: float) -> float:
+    """The lowest probability at which the predictions kept (probability at least that) reach `precision`.
+
+    0 when every prediction together already does; the highest probability seen when none can.
+    """
+    order = numpy.argsort(-numpy.asarray(scores), kind="stable")
+    ranked_scores = numpy.asarray(scores)[order]
+    kept_accuracy = numpy.cumsum(numpy.asarray(correct)[order]) / numpy.arange(1, len(order) + 1)
+    reaching = numpy.flatnonzero(kept_accuracy >= precision)
+    if not len(reaching):
+        return float(ranked_scores[0]) if len(ranked_scores) else 0.0
+    if reaching[-1] == len(order) - 1:
+        return 0.0
+    return float(ranked_scores[reaching[-1]])
+
+
+def thresholds_on(bundle: Bundle, dev: list[Example], precision: float) -> dict[str, float]:
+    """Each head's confidence threshold, chosen on the dev rows labeled for it."""
+    predictions = predict(bundle, [ex.text for ex in dev])
+    thresholds = {}
+    for head in bundle.heads:
+        pairs = [(ex.labels[head], p[head]) for ex, p in zip(dev, predictions, strict=True) if head in ex.labels]
+        if pairs:
+            thresholds[head] = confidence_threshold(
+                [result.score for _, result in pairs], [gold == result.label for gold, result in pairs], precision
+            )
+    return thresholds
 
 
 def data_fingerprint(specs: list[str | Path]) -> dict[str, Any]:
@@ -126,10 +177,12 @@ def train_bundle(
     # Score through the service's own predict, so the manifest's metrics are those of what will be served.
     in_memory = Bundle(path=out_dir / version, manifest={"version": version}, vectorizer=vectorizer, heads=heads)
     dev_report = evaluate(in_memory, split.dev) if split.dev else {"heads": {}}
+    thresholds = thresholds_on(in_memory, split.dev, params["confident_precision"]) if split.dev else {}
     manifest = {
         "created": now.isoformat(timespec="seconds"),
         "heads": {head: [str(label) for label in classifier.classes_] for head, classifier in heads.items()},
-        "hyperparameters": params,
+        "hyperparameters": {**params, "C": {head: float(classifier.C) for head, classifier in heads.items()}},
+        "thresholds": thresholds,
         "training_data": {
             **data_fingerprint(data_specs),
             "rows": {"train": len(split.train), "dev": len(split.dev)},

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from service.bundle import load_bundle
 from service.predict import predict
 from training.data import Example
-from training.train import split_examples, train_bundle
+from training.train import confidence_threshold, source_of, split_examples, train_bundle
 
 SENTENCES = [
     ("Militants attacked a border post and killed four soldiers.", "threat", "negative"),
@@ -72,3 +74,38 @@ def test_two_bundles_in_one_second_get_distinct_versions(tmp_path: Path) -> None
     first = train_bundle(examples(), [], tmp_path)
     second = train_bundle(examples(), [], tmp_path)
     assert first != second and first.exists() and second.exists()
+
+
+def test_confidence_threshold_keeps_the_most_probable_until_precision_drops() -> None:
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5]
+    correct = [True, True, True, False, False]
+    assert confidence_threshold(scores, correct, precision=0.75) == 0.6  # top 4: 3/4 right
+    assert confidence_threshold(scores, correct, precision=1.0) == 0.7
+    assert confidence_threshold(scores, [True] * 5, precision=0.9) == 0.0  # all kept
+    assert confidence_threshold(scores, [False] * 5, precision=0.5) == 0.9  # none reaches it
+
+
+def test_c_is_chosen_from_the_grid_per_head(tmp_path: Path) -> None:
+    bundle = load_bundle(train_bundle(examples(), [], tmp_path, params={"C_grid": [0.01, 10.0], "cv_folds": 2}))
+    chosen = bundle.manifest["hyperparameters"]["C"]
+    assert set(chosen) == {"stance", "sentiment"}
+    assert all(c in (0.01, 10.0) for c in chosen.values())
+    assert {head: bundle.heads[head].C for head in chosen} == chosen
+
+
+def test_thresholds_are_recorded_per_head(tmp_path: Path) -> None:
+    bundle = load_bundle(train_bundle(examples(), [], tmp_path, params={"C_grid": [4.0]}))
+    assert set(bundle.manifest["thresholds"]) == {"stance", "sentiment"}
+    assert all(0.0 <= t <= 1.0 for t in bundle.manifest["thresholds"].values())
+
+
+def test_source_weights_change_the_model(tmp_path: Path) -> None:
+    rows = [
+        Example(ex.text, ex.labels, source="cameo:x.tsv" if i % 2 else "own.jsonl") for i, ex in enumerate(examples())
+    ]
+    plain = load_bundle(train_bundle(rows, [], tmp_path / "a", params={"C_grid": [4.0]}))
+    weighted = load_bundle(
+        train_bundle(rows, [], tmp_path / "b", params={"C_grid": [4.0], "source_weights": {"cameo": 0.1}})
+    )
+    assert source_of(rows[1]) == "cameo" and source_of(rows[0]) == "own"
+    assert not np.allclose(plain.heads["stance"].coef_, weighted.heads["stance"].coef_)
