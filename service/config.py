@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=2, ge=1, description="Server processes (`python -m service.serve`)")
     log_level: str = "info"
+    noop_route: bool = Field(default=False, description="Add POST /v1/noop, the HTTP stack's ceiling, for benchmarks")
     max_texts: int = Field(default=256, ge=1, description="Texts per request")
     max_text_chars: int = Field(default=20_000, ge=1, description="Characters per text")

@@ -33,4 +33,6 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     app.include_router(classify.router)
     app.include_router(meta.router)
     app.include_router(page.router)
+    if settings.noop_route:
+        app.include_router(meta.noop_router)
     return app

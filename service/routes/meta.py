@@ -8,6 +8,7 @@ from service.deps import BundleDep
 from service.schemas import Manifest, Status
 
 router = APIRouter(prefix="/v1", tags=["meta"])
+noop_router = APIRouter(prefix="/v1", tags=["benchmark"])
 
 
 @router.get("/health", response_model=Status)
@@ -26,3 +27,9 @@ def ready(bundle: BundleDep) -> Status:
 def model(bundle: BundleDep) -> Manifest:
     """The manifest of the model being served."""
     return Manifest(**bundle.manifest)
+
+
+@noop_router.post("/noop", response_model=Status, include_in_schema=False)
+def noop() -> Status:
+    """Does nothing: the ceiling of the HTTP stack, measured beside classification by `make bench`."""
+    return Status(status="ok")
