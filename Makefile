@@ -7,7 +7,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 PUBLIC_DATA ?= $(or $(STANCE_PUBLIC_DATA),../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train train-public evaluate evaluate-public bench-quality corpus-stats serve test lint
+.PHONY: help setup train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
@@ -32,8 +32,19 @@ train: $(INSTALLED) ## train the default model on the corpus in data/ and make i
 train-public: $(INSTALLED) ## train the same configuration on the corpus plus every public training set; make it current
 	$(BIN)/stance train --public $(PUBLIC_DATA)
 
+bench: $(BENCH_INSTALLED) models/current ## speed: in-process, splitting, HTTP vs a no-op route, start-up -> docs/benchmarks.md
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m training.bench_speed
+
+levers: $(INSTALLED) ## dev macro-F1 of each training lever (char ranges, C, weights) -> docs/benchmarks.md
+	$(BIN)/python -m training.levers --public $(PUBLIC_DATA)
+
 bench-quality: $(BENCH_INSTALLED) ## our model against scikit-learn, fastText, VADER and MiniLM peers -> docs/benchmarks.md
 	$(BIN)/python -m training.bench_quality --public $(PUBLIC_DATA)
+
+.PHONY: bench-scale
+bench-scale: $(INSTALLED) models/current ## stance classify on 1M sentences: 1 process, 2 processes, 2-worker Dask -> docs/benchmarks.md
+	$(BIN)/python -m training.bench_scale
 
 evaluate: $(INSTALLED) models/current ## evaluate the current model on the corpus test split (report in reports/)
 	$(BIN)/stance evaluate --data data/corpus --split test
@@ -47,7 +58,16 @@ corpus-stats: $(INSTALLED) ## print the corpus size and label tables and refresh
 serve: $(INSTALLED) models/current ## train the default model if missing, then serve on 127.0.0.1:8000
 	$(BIN)/stance serve
 
-test: $(INSTALLED) ## run the tests
+# wrk drives the load tests (the 15-second one runs in `make test`); Debian's package, installed where missing.
+WRK := command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+
+.PHONY: load-test
+load-test: $(INSTALLED) models/current ## 64 clients for 2 minutes against `python -m service.serve`, a model reload midway -> docs/benchmarks.md
+	$(WRK)
+	$(BIN)/python -m training.load_test --seconds 120 --connections 64
+
+test: $(INSTALLED) ## run the tests (with a schemathesis run and a 15-second load test)
+	$(WRK)
 	$(BIN)/pytest -q
 
 lint: $(INSTALLED) ## ruff and mypy

@@ -5,18 +5,28 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from service.bundle import HEADS, Bundle
+import numpy as np
+
+from service.bundle import HEADS, Bundle, BundleError
+from service.explain import Contribution, Explanation, explain_heads
 from service.sentences import Span, split_sentences, whole_text
 
 
 @dataclass(frozen=True)
 class HeadResult:
-    """One head's answer: the chosen label, its probability, and the probability of every label."""
+    """One head's answer: the chosen label, its probability, and the probability of every label.
+
+    `confident` says whether that probability reaches the head's threshold; `explain` holds the n-grams behind
+    the label, only when they were asked for.
+    """
 
     label: str
     score: float
     scores: dict[str, float]
+    confident: bool
+    explain: list[Contribution] | None = None
 
 
 Heads = dict[str, HeadResult]
@@ -35,21 +45,48 @@ class DocumentResult:
     summary: dict[str, dict[str, float]]
 
 
-def predict(bundle: Bundle, sentences: Sequence[str]) -> list[Heads]:
-    """Label each sentence on every head of the bundle; the text is read once for all heads."""
+def confidence_thresholds(bundle: Bundle) -> dict[str, float]:
+    """The manifest's per-head thresholds: a head without one is always confident."""
+    thresholds: Any = bundle.manifest.get("thresholds") or {}
+    if not isinstance(thresholds, dict) or not all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+        for value in thresholds.values()
+    ):
+        raise BundleError(f"the manifest of {bundle.path} has invalid thresholds: {thresholds!r}")
+    return {str(head): float(value) for head, value in thresholds.items()}
+
+
+def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> list[Heads]:
+    """Label each sentence on every head of the bundle; the text is read once for all heads.
+
+    With `explain`, each head also gets the n-grams that pushed its chosen label up the most.
+    """
     if not sentences:
         return []
     probabilities = bundle.scorer.probabilities(sentences)
+    chosen = {head: matrix.argmax(axis=1) for head, matrix in probabilities.items()}
+    explanations: list[Explanation | None] = (
+        list(explain_heads(bundle.scorer, sentences, chosen)) if explain else [None] * len(sentences)
+    )
+    thresholds = confidence_thresholds(bundle)
     results: list[Heads] = [{} for _ in sentences]
     for head, matrix in probabilities.items():
         classes = bundle.scorer.classes[head]
         labels = HEADS.get(head, tuple(classes))
-        for row, result in zip(matrix.tolist(), results, strict=True):
-            known = dict(zip(classes, row, strict=True))
-            best = classes[max(range(len(row)), key=row.__getitem__)]
-            # Labels the model never saw in training still appear, with probability 0.
+        threshold = thresholds.get(head, 0.0)
+        # Labels the model never saw in training still appear, with probability 0 (the extra last column).
+        columns = [classes.index(name) if name in classes else len(classes) for name in labels]
+        padded = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, columns].tolist()
+        best_scores = matrix[np.arange(len(matrix)), chosen[head]].tolist()
+        for scores, best, score, result, explanation in zip(
+            padded, chosen[head].tolist(), best_scores, results, explanations, strict=True
+        ):
             result[head] = HeadResult(
-                label=best, score=known[best], scores={label: known.get(label, 0.0) for label in labels}
+                label=classes[best],
+                score=score,
+                scores=dict(zip(labels, scores, strict=True)),
+                confident=score >= threshold,
+                explain=explanation[head] if explanation is not None else None,
             )
     return results
 
@@ -65,11 +102,11 @@ def summarize(bundle: Bundle, predictions: Sequence[Heads]) -> dict[str, dict[st
     return summary
 
 
-def classify(bundle: Bundle, texts: Sequence[str], split: bool = True) -> list[DocumentResult]:
+def classify(bundle: Bundle, texts: Sequence[str], split: bool = True, explain: bool = False) -> list[DocumentResult]:
     """Split each text into sentences (or keep it whole) and label every sentence; one predict call for all."""
     segment = split_sentences if split else whole_text
     spans_per_text = [segment(text) for text in texts]
-    predictions = predict(bundle, [span.text for spans in spans_per_text for span in spans])
+    predictions = predict(bundle, [span.text for spans in spans_per_text for span in spans], explain=explain)
     documents: list[DocumentResult] = []
     offset = 0
     for text, spans in zip(texts, spans_per_text, strict=True):

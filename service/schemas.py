@@ -10,11 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class ClassifyRequest(BaseModel):
     """Either `texts` (a list) or `text` (one string)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON types as the schema says them (`"explain": 0` or `"split_sentences": "yes"` is a 422).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     texts: list[str] | None = Field(default=None, min_length=1, description="Texts to classify")
     text: str | None = Field(default=None, description="One text to classify (instead of `texts`)")
     split_sentences: bool = Field(default=True, description="Split each text into sentences")
+    explain: bool = Field(
+        default=False, description="Also return, per head, the n-grams that pushed the chosen label up the most"
+    )
 
     @model_validator(mode="after")
     def _one_input(self) -> ClassifyRequest:
@@ -29,10 +33,19 @@ class ClassifyRequest(BaseModel):
         return self.texts if self.texts is not None else [self.text or ""]
 
 
+class ContributionOut(BaseModel):
+    feature: str = Field(description="A word n-gram, or a character n-gram with spaces marking word edges")
+    weight: float = Field(gt=0, description="Its contribution: coefficient times normalized tf-idf value")
+
+
 class HeadOut(BaseModel):
     label: str
     score: float = Field(ge=0, le=1)
     scores: dict[str, float]
+    confident: bool = Field(description="Whether `score` reaches the head's threshold from the model's manifest")
+    explain: list[ContributionOut] | None = Field(
+        default=None, description="Top n-grams for `label`, largest contribution first (only when asked)"
+    )
 
 
 class SentenceOut(BaseModel):

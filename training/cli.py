@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from service.batch import FORMATS, InputError, classify_records, format_of, read_records
+from service.batch import Options
 from service.bundle import BundleError, load_bundle, set_current
 from service.config import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT, Settings
+from service.formats import INPUT_FORMATS, OUTPUT_FORMATS, InputError
+from service.jobs import ENGINES, Request, run, summary_line
 from training.data import SPLITS, DataError, load_examples, read_label_map
 from training.evaluate import evaluate, render_markdown, write_report
-from training.sources import SOURCES
+from training.sources import SOURCES, public_training_specs
 from training.train import train_bundle
 
 DEFAULT_MODEL = MODELS_DIR / "current"
@@ -21,6 +22,10 @@ DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:
 
 def cmd_train(args: argparse.Namespace) -> None:
     data = args.data or [CORPUS_DIR]
+    if args.public:
+        if not args.public.is_dir():
+            raise DataError(f"{args.public}: no such folder of public datasets")
+        data = [*data, *public_training_specs(args.public)]
     bundle_dir = train_bundle(load_examples(data), data, args.out)
     set_current(args.out, bundle_dir.name)
     print(bundle_dir.name)
@@ -39,27 +44,38 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
-    bundle = load_bundle(args.model)
-    fmt = args.input_format or format_of(args.input)
-    source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8", newline="")  # noqa: SIM115
-    target = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        for record in classify_records(bundle, read_records(source, fmt), args.text_field):
-            target.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        for stream in (source, target):
-            if stream not in (sys.stdin, sys.stdout):
-                stream.close()
+    mode = "sentences" if args.split_sentences else "summary" if args.document_summary else "texts"
+    if args.explain and mode == "summary":
+        raise InputError("--explain explains labels of texts or sentences; --document-summary has none")
+    options = Options(
+        text_field=args.text_field,
+        id_field=args.id_field,
+        mode=mode,
+        max_text_chars=args.max_text_chars,
+        partition_rows=args.partition_rows,
+        explain=args.explain,
+    )
+    request = Request(
+        input=args.input,
+        output=args.output,
+        model=args.model,
+        options=options,
+        input_format=args.input_format,
+        output_format=args.output_format,
+        rejects=args.rejects,
+        workers=args.workers,
+        engine="dask" if args.scheduler else args.engine,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(f"stance classify: {summary_line(run(request))}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    from service.serve import run
 
-    from service.main import create_app
-
-    settings = Settings(model_path=args.model, host=args.host, port=args.port)
-    bundle = load_bundle(settings.model_path)  # fail here, with the bundle's own message, not inside uvicorn
-    uvicorn.run(create_app(settings, bundle), host=settings.host, port=settings.port, log_level=settings.log_level)
+    run(str(args.model), args.host, args.port, args.workers, Settings().log_level)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, action="append", help=f"labeled file or folder (repeatable; default {CORPUS_DIR})"
     )
     train.add_argument("--out", type=Path, default=MODELS_DIR, help="models folder (default: %(default)s)")
+    train.add_argument(
+        "--public", type=Path, help="also train on every public training set in this folder (e.g. ../shared/data)"
+    )
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled set and write a report")
@@ -92,17 +111,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    classify = commands.add_parser("classify", help="label every row of a JSONL or CSV file; writes JSONL")
-    classify.add_argument("input", help="input file, or - for standard input")
-    classify.add_argument("--output", "-o", default="-", help="output JSONL file, or - for standard output (default)")
+    classify = commands.add_parser(
+        "classify", help="label every row of JSONL, CSV or Parquet files; writes JSONL or Parquet, or a folder of parts"
+    )
+    classify.add_argument("input", help="input file, folder of files, or - for standard input (JSONL or CSV)")
+    classify.add_argument(
+        "--output",
+        "-o",
+        default="-",
+        help="output file (.parquet: Parquet, else JSONL), a folder of parts (runs on several workers, or a name "
+        "ending in /), or - for standard output (default)",
+    )
     classify.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="bundle (default: %(default)s)")
     classify.add_argument("--text-field", default="text", help="column holding the text (default: %(default)s)")
-    classify.add_argument("--input-format", choices=FORMATS, help="override the format implied by the file name")
+    classify.add_argument("--id-field", default="id", help="column kept as each record's id (default: %(default)s)")
+    classify.add_argument("--input-format", choices=INPUT_FORMATS, help="override the format implied by the name")
+    classify.add_argument("--output-format", choices=OUTPUT_FORMATS, help="override the format implied by the name")
+    shape = classify.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--split-sentences", action="store_true", help="one record per sentence, with the row's id and offsets"
+    )
+    shape.add_argument(
+        "--document-summary", action="store_true", help="one record per row: share of sentences per label per head"
+    )
+    classify.add_argument(
+        "--explain", action="store_true", help="add, per head, the n-grams that pushed the chosen label up the most"
+    )
+    classify.add_argument(
+        "--rejects", type=Path, help="write rows that can't be labelled here and go on (default: the first one stops)"
+    )
+    classify.add_argument(
+        "--max-text-chars",
+        type=int,
+        default=Settings().max_text_chars,
+        help="longer texts are rejected (default: %(default)s, as the API's STANCE_MAX_TEXT_CHARS)",
+    )
+    classify.add_argument("--workers", type=int, default=1, help="processes (or local Dask workers) (default: 1)")
+    classify.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="processes",
+        help="run partitions in processes (default) or on a local Dask cluster",
+    )
+    classify.add_argument("--scheduler", help="run on this Dask cluster, e.g. tcp://host:8786 (implies --engine dask)")
+    classify.add_argument(
+        "--partition-rows", type=int, default=10_000, help="input rows per partition (default: %(default)s)"
+    )
+    classify.add_argument("--resume", action="store_true", help="skip partitions already in the output folder")
+    classify.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     classify.set_defaults(handler=cmd_classify)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default: %(default)s)")
     serve.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="bundle (default: %(default)s)")
     serve.set_defaults(handler=cmd_serve)
     return parser

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
-from service.deps import BundleDep, SettingsDep
+from service.deps import ApiKeyDep, BundleDep, MetricsDep, SettingsDep
+from service.limits import check_texts
 from service.predict import classify
 from service.schemas import ClassifyRequest, ClassifyResponse, DocumentOut, HeadOut, ModelInfo, SentenceOut
 
@@ -12,20 +13,14 @@ router = APIRouter(prefix="/v1", tags=["classify"])
 
 
 @router.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=True)
-def classify_texts(request: ClassifyRequest, bundle: BundleDep, settings: SettingsDep) -> ClassifyResponse:
+def classify_texts(
+    request: ClassifyRequest, _key: ApiKeyDep, bundle: BundleDep, settings: SettingsDep, metrics: MetricsDep
+) -> ClassifyResponse:
     texts = request.all_texts()
-    if len(texts) > settings.max_texts:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            detail=f"too many texts: {len(texts)} (limit max_texts={settings.max_texts})",
-        )
-    for index, text in enumerate(texts):
-        if len(text) > settings.max_text_chars:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE,
-                detail=f"text {index} has {len(text)} characters (limit max_text_chars={settings.max_text_chars})",
-            )
-    documents = classify(bundle, texts, split=request.split_sentences)
+    check_texts(texts, settings, split=request.split_sentences)  # 413 over a limit, 422 for NUL or lone surrogates
+    documents = classify(bundle, texts, split=request.split_sentences, explain=request.explain)
+    if metrics is not None:
+        metrics.observe_documents(documents)
     return ClassifyResponse(
         model=ModelInfo(version=bundle.version),
         results=[
@@ -36,7 +31,10 @@ def classify_texts(request: ClassifyRequest, bundle: BundleDep, settings: Settin
                         start=sentence.span.start,
                         end=sentence.span.end,
                         text=sentence.span.text,
-                        **{head: HeadOut(**vars(result)) for head, result in sentence.heads.items()},
+                        **{
+                            head: HeadOut.model_validate(result, from_attributes=True)
+                            for head, result in sentence.heads.items()
+                        },
                     )
                     for sentence in document.sentences
                 ],

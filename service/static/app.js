@@ -584,7 +584,7 @@
       header,
       el("blockquote", { class: `quote ${labelClass("stance", sentence.stance?.label)}`, text: sentence.text }),
       ...heads,
-      note,
+      ...(note ? [note] : []), // replaceChildren would write a null as the text "null"
     );
   }
 

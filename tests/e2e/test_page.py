@@ -52,8 +52,10 @@ def explain_offered(base: str) -> bool:
 
 @pytest.fixture(scope="module")
 def expected(server: str) -> dict[str, Any]:
-    """The API's own answer for ARTICLE (the model is deterministic), to check the page against."""
-    return post_json(server + "v1/classify", {"text": ARTICLE})
+    """The API's own answer for ARTICLE, asked as the page asks (the model is deterministic), to check it against."""
+    return post_json(
+        server + "v1/classify", {"text": ARTICLE, **({"explain": True} if explain_offered(server) else {})}
+    )
 
 
 def test_page_and_its_files_are_served_and_load_nothing_from_the_internet(page: Page, server: str) -> None:
@@ -101,7 +103,7 @@ def test_classify_shows_every_sentence_colored_by_stance_with_summary(
         expect(node.locator(".mark")).to_have_class(
             re.compile(rf"\bsentiment-{expected_sentence['sentiment']['label']}\b")
         )
-        if expected_sentence["stance"]["score"] < 0.5:
+        if not expected_sentence["stance"]["confident"]:
             expect(node).to_have_class(re.compile(r"\blow-confidence\b"))
         else:
             expect(node).not_to_have_class(re.compile(r"\blow-confidence\b"))
@@ -214,7 +216,7 @@ def test_filters_show_only_one_label(page: Page, server: str, expected: dict[str
     page.click("#filter-reset")
     assert matching() == list(range(len(sentences)))
     page.check("#filter-unsure")
-    unsure = [i for i, s in enumerate(sentences) if any(s[h]["score"] < 0.5 for h in HEADS)]
+    unsure = [i for i, s in enumerate(sentences) if any(not s[h]["confident"] for h in HEADS)]
     assert matching() == unsure
 
 
@@ -391,6 +393,17 @@ def test_explanations_and_confidence_flags_are_shown_when_the_api_gives_them(pag
         expect(section.locator(".badge.unsure")).to_have_text("not confident")
         expect(section.locator(".word.for")).to_have_text(["talks"])
         expect(section.locator(".word.against")).to_have_text(["troops"])
+
+
+def test_the_services_own_explanations_are_shown(page: Page, server: str, expected: dict[str, Any]) -> None:
+    assert explain_offered(server)
+    classify_in_page(page, server, ARTICLE)
+    for index, expected_sentence in enumerate(expected["results"][0]["sentences"]):
+        hover(page, index)
+        for head in HEADS:
+            words = page.locator(f'#details .head-detail[data-head="{head}"] .word.for')
+            expect(words).to_have_text([item["feature"] for item in expected_sentence[head]["explain"]])
+        expect(page.locator("#details")).not_to_contain_text("null")
 
 
 def test_readable_at_400_px(narrow_page: Page, server: str) -> None:
