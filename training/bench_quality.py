@@ -8,7 +8,6 @@ scored on the same held-out portions. On a set whose gold labels cover only part
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from service.config import CORPUS_DIR, PROJECT_ROOT
 from service.predict import predict
 from training.data import Example, load_examples
 from training.markdown import machine, update_file
-from training.sources import evaluation_sets, public_training_specs
+from training.sources import add_public_option, evaluation_sets, public_folder, public_training_specs
 from training.train import train_bundle
 
 BENCH_SETS = ("corpus", "cameo", "un-quadclass", "nyt-cap", "newsmtsc")
@@ -275,15 +274,13 @@ def render(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.bench_quality", description=__doc__)
-    parser.add_argument("--public", type=Path, default=os.environ.get("STANCE_PUBLIC_DATA"), help="public data folder")
+    add_public_option(parser)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-minilm", action="store_true", help="skip the sentence-embedding peer (needs torch)")
     args = parser.parse_args(argv)
-    if args.public is None or not Path(args.public).is_dir():
-        print("error: give --public or set STANCE_PUBLIC_DATA to the public data folder", file=sys.stderr)
-        return 2
+    public = public_folder(parser, args.public)
     with tempfile.TemporaryDirectory() as workdir:
-        table = run(Path(args.public), Path(workdir), include_minilm=not args.no_minilm)
+        table = run(public, Path(workdir), include_minilm=not args.no_minilm)
     update_file(args.out, "bench-quality", "## Model quality against peers\n\n" + table, title="Benchmarks")
     print(table, end="")
     return 0

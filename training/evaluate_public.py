@@ -6,7 +6,6 @@ python -m training.evaluate_public --public ../shared/data --out docs/evaluation
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -16,7 +15,7 @@ from service.bundle import load_bundle
 from service.config import CORPUS_DIR, PROJECT_ROOT
 from training.data import load_examples
 from training.evaluate import evaluate
-from training.sources import evaluation_sets, public_training_specs
+from training.sources import add_public_option, evaluation_sets, public_folder, public_training_specs
 from training.train import train_bundle
 
 COMMAND = "make evaluate-public"
@@ -62,14 +61,12 @@ def build_table(public_dir: Path, workdir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate_public", description=__doc__)
-    parser.add_argument("--public", type=Path, default=os.environ.get("STANCE_PUBLIC_DATA"), help="public data folder")
+    add_public_option(parser)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "evaluation.md")
     args = parser.parse_args(argv)
-    if args.public is None or not Path(args.public).is_dir():
-        print("error: give --public or set STANCE_PUBLIC_DATA to the public data folder", file=sys.stderr)
-        return 2
+    public = public_folder(parser, args.public)
     with tempfile.TemporaryDirectory() as workdir:
-        document = build_table(Path(args.public), Path(workdir))
+        document = build_table(public, Path(workdir))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(document, encoding="utf-8")
     print(document, end="")

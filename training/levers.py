@@ -10,7 +10,6 @@ the source uses. C is fixed per variant (no search) so that the levers themselve
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from service.config import CORPUS_DIR, PROJECT_ROOT
 from training.data import Example, load_examples
 from training.evaluate import evaluate
 from training.markdown import machine, update_file
-from training.sources import public_training_specs
+from training.sources import add_public_option, public_folder, public_training_specs
 from training.train import DEFAULT_PARAMS, fit, source_of
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -49,13 +48,11 @@ def score_variant(train: list[Example], dev: dict[str, list[Example]], variant: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.levers", description=__doc__)
-    parser.add_argument("--public", type=Path, default=os.environ.get("STANCE_PUBLIC_DATA"), help="public data folder")
+    add_public_option(parser)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
-    if args.public is None or not Path(args.public).is_dir():
-        print("error: give --public or set STANCE_PUBLIC_DATA to the public data folder", file=sys.stderr)
-        return 2
-    labeled = load_examples([CORPUS_DIR, *public_training_specs(Path(args.public))])
+    public = public_folder(parser, args.public)
+    labeled = load_examples([CORPUS_DIR, *public_training_specs(public)])
     train = [ex for ex in labeled if ex.split == "train"]
     dev: dict[str, list[Example]] = {}
     for ex in labeled:

@@ -8,8 +8,10 @@ Datasets without an official split get a stable one from a hash of the text (70 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import html
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -155,6 +157,22 @@ PUBLIC_FILES: dict[str, tuple[str, ...]] = {
     "newsmtsc": ("newsmtsc/train.jsonl", "newsmtsc/devtest_mt.jsonl"),
     "ag-news": ("ag_news/test.csv",),
 }
+
+
+def add_public_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--public",
+        type=Path,
+        default=os.environ.get("STANCE_PUBLIC_DATA") or None,  # set but empty means unset
+        help="public data folder ($STANCE_PUBLIC_DATA)",
+    )
+
+
+def public_folder(parser: argparse.ArgumentParser, value: Path | None) -> Path:
+    """The folder given by --public, or an argparse error (exit 2) naming what is missing."""
+    if value is None or not Path(value).is_dir():
+        parser.error("give --public or set STANCE_PUBLIC_DATA to the public data folder (e.g. ../shared/data)")
+    return Path(value)
 
 
 def public_training_specs(public_dir: Path) -> list[str]:
