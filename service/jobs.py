@@ -329,6 +329,9 @@ def run(request: Request) -> Result:
         raise InputError(
             f"a partitioned job writes its rejects to {Path(request.output) / REJECTS_DIR}; drop --rejects"
         )
+    if not folder_job and request.rejects is None and request.output != "-":
+        # A bad row never stops a job that writes a file: it goes beside the output.
+        request.rejects = Path(f"{request.output}.rejects.jsonl")
     if request.resume and not folder_job:
         raise InputError("--resume needs a folder output (--workers N, --engine dask, or --output FOLDER/)")
     if request.scheduler and request.engine != "dask":

@@ -138,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="add, per head, the n-grams that pushed the chosen label up the most"
     )
     classify.add_argument(
-        "--rejects", type=Path, help="write rows that can't be labelled here and go on (default: the first one stops)"
+        "--rejects",
+        type=Path,
+        help="rows that can't be labelled go here (default: OUTPUT.rejects.jsonl; to stdout, the first stops)",
     )
     classify.add_argument(
         "--max-text-chars",

@@ -61,19 +61,32 @@ def test_classify_stdin_to_stdout(bundle: Bundle, monkeypatch, capsys) -> None:
     assert len(rows) == 2 and "id" not in rows[0] and rows[1]["id"] == 2
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ('{"text": "ok"}\n{"title": "no text"}\n', "row 2: missing or empty text field 'text'"),
-        ("[1, 2]\n", "expected a JSON object"),
-    ],
-)
-def test_classify_bad_input_exits_2_with_a_message(
+BAD_ROWS = [
+    ('{"text": "ok"}\n{"title": "no text"}\n', "row 2: missing or empty text field 'text'"),
+    ('{"text": "ok"}\n[1, 2]\n', "expected a JSON object"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_ROWS)
+def test_bad_rows_go_to_a_reject_file_beside_the_output(
     bundle: Bundle, tmp_path: Path, capsys, content: str, message: str
 ) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(content)
-    assert main(["classify", str(source), "--model", str(bundle.path), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert main(["classify", str(source), "--model", str(bundle.path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 1
+    [reject] = [json.loads(line) for line in (tmp_path / "o.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert message.split(": ", 1)[-1] in json.dumps(reject)
+    assert "1 rejected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_ROWS)
+def test_bad_rows_to_stdout_without_a_reject_file_exit_2(
+    bundle: Bundle, tmp_path: Path, capsys, content: str, message: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(content)
+    assert main(["classify", str(source), "--model", str(bundle.path)]) == 2
     assert message in capsys.readouterr().err
 
 
