@@ -174,12 +174,18 @@ def test_resume_reruns_a_part_whose_counts_are_missing(source: Path, bundle: Bun
     assert (result.skipped, result.ran.rows) == (4, PARTITION_ROWS)
 
 
-def test_without_a_reject_file_the_first_bad_row_stops_a_single_file_job(
+def test_a_single_file_job_sets_bad_rows_aside_beside_its_output(source: Path, bundle: Bundle, tmp_path: Path) -> None:
+    result = run(request(source, tmp_path / "out.jsonl", bundle))
+    assert result.rejects == str(tmp_path / "out.jsonl.rejects.jsonl") and result.stats.rejected > 0
+    rejected = [json.loads(line) for line in Path(result.rejects).read_text().splitlines()]
+    assert {"row": 7, "reason": "missing or empty text field 'text'"}.items() <= rejected[0].items()
+
+
+def test_to_stdout_without_a_reject_file_the_first_bad_row_stops_the_job(
     source: Path, bundle: Bundle, tmp_path: Path
 ) -> None:
     with pytest.raises(InputError, match=r"articles.jsonl: row 7: missing or empty text field 'text'"):
-        run(request(source, tmp_path / "out.jsonl", bundle))
-    assert not list(tmp_path.iterdir())  # no output file, not even a half one
+        run(request(source, "-", bundle))
 
 
 @pytest.mark.parametrize(
