@@ -58,16 +58,29 @@ class Bundle:
     vectorizer: Any
     heads: dict[str, Any]
     scorer: LinearScorer = field(init=False, repr=False, compare=False)
+    thresholds: dict[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "scorer", compile_scorer(self.vectorizer, self.heads))
         except UnsupportedModel as error:
             raise BundleError(f"the model in {self.path} can't be served: {error}") from error
+        object.__setattr__(self, "thresholds", confidence_thresholds(self.path, self.manifest))
 
     @property
     def version(self) -> str:
         return str(self.manifest["version"])
+
+
+def confidence_thresholds(path: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    """The manifest's per-head confidence thresholds, checked once at load: a head without one is always confident."""
+    thresholds: Any = manifest.get("thresholds") or {}
+    if not isinstance(thresholds, dict) or not all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+        for value in thresholds.values()
+    ):
+        raise BundleError(f"the manifest of {path} has invalid thresholds: {thresholds!r}")
+    return {str(head): float(value) for head, value in thresholds.items()}
 
 
 def sha256_file(path: Path) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from service.bundle import HEADS, Bundle, BundleError
+from service.bundle import HEADS, Bundle
 from service.explain import Contribution, Explanation, explain_heads
 from service.sentences import Span, split_sentences, whole_text
 
@@ -45,17 +44,6 @@ class DocumentResult:
     summary: dict[str, dict[str, float]]
 
 
-def confidence_thresholds(bundle: Bundle) -> dict[str, float]:
-    """The manifest's per-head thresholds: a head without one is always confident."""
-    thresholds: Any = bundle.manifest.get("thresholds") or {}
-    if not isinstance(thresholds, dict) or not all(
-        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
-        for value in thresholds.values()
-    ):
-        raise BundleError(f"the manifest of {bundle.path} has invalid thresholds: {thresholds!r}")
-    return {str(head): float(value) for head, value in thresholds.items()}
-
-
 def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> list[Heads]:
     """Label each sentence on every head of the bundle; the text is read once for all heads.
 
@@ -68,7 +56,7 @@ def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> 
     explanations: list[Explanation | None] = (
         list(explain_heads(bundle.scorer, sentences, chosen)) if explain else [None] * len(sentences)
     )
-    thresholds = confidence_thresholds(bundle)
+    thresholds = bundle.thresholds
     results: list[Heads] = [{} for _ in sentences]
     for head, matrix in probabilities.items():
         classes = bundle.scorer.classes[head]

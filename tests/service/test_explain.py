@@ -137,8 +137,7 @@ def test_confident_when_the_score_reaches_the_heads_threshold(bundle: Bundle) ->
 
 
 def test_every_prediction_is_confident_without_thresholds(bundle: Bundle) -> None:
-    bare = with_manifest(bundle)
-    bare.manifest.pop("thresholds", None)
+    bare = with_manifest(bundle, thresholds=None)
     assert all(result.confident for heads in predict(bare, SENTENCES) for result in heads.values())
 
 
