@@ -1,9 +1,10 @@
-"""The model bundle format: `models/<version>/{model.joblib,manifest.json}` plus `models/current`.
+"""The model bundle format: `models/<version>/{scorer.npz,model.joblib,manifest.json}` plus `models/current`.
 
-The joblib file holds a dict with the fitted `vectorizer` and one fitted classifier per head under `heads`.
-Loading a joblib file runs code, so the loader checks, before it loads anything: that the bundle lies inside the
-models folder it is given (paths resolved, so no symlink or `current` pointer leads out of it), that the bundle
-was made with this scikit-learn's major.minor version, and the file's SHA-256 against the manifest.
+`scorer.npz` is what the service serves: the compiled model as plain NumPy arrays (`service.linear`), read
+without pickle and without scikit-learn. `model.joblib` keeps the fitted scikit-learn objects for training and
+inspection (`training.fitted`); the service never opens it. The manifest records every file's SHA-256; the
+loader checks, before it reads the scorer, that the bundle lies inside the models folder it is given (paths
+resolved, so no symlink or `current` pointer leads out of it) and the scorer's SHA-256 against the manifest.
 
 A bundle is written into a hidden staging folder (`.<version>.*`, with a `.writer` file naming its host and
 process) and renamed into place, so a writer killed at any point leaves no `models/<version>` folder behind, only
@@ -20,24 +21,23 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
-import sklearn
-
-from service.linear import LinearScorer, UnsupportedModel, compile_scorer
+from service.linear import LinearScorer, UnsupportedModel
 
 HEADS: dict[str, tuple[str, ...]] = {
     "topic": ("security", "diplomacy", "economy", "society", "politics", "other"),
     "stance": ("cooperative", "threat", "economic", "neutral"),
     "sentiment": ("positive", "negative", "neutral"),
 }
-MODEL_FILE = "model.joblib"
+SCORER_FILE = "scorer.npz"
+FITTED_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "current"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the served model is scorer.npz (1 served the pickled scikit-learn objects)
 _VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 WRITER_FILE = ".writer"
 # A staging folder is stale when its writer on this host is gone, or (another host's, or unmarked) after this long.
@@ -50,21 +50,14 @@ class BundleError(Exception):
 
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded, verified model: the shared vectorizer, one classifier per head, and the fast scorer folded
-    from them (`service.linear`), which is what predictions use."""
+    """A loaded, verified model: its manifest and the compiled scorer that predictions use."""
 
     path: Path
     manifest: dict[str, Any]
-    vectorizer: Any
-    heads: dict[str, Any]
-    scorer: LinearScorer = field(init=False, repr=False, compare=False)
+    scorer: LinearScorer
     thresholds: dict[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "scorer", compile_scorer(self.vectorizer, self.heads))
-        except UnsupportedModel as error:
-            raise BundleError(f"the model in {self.path} can't be served: {error}") from error
         object.__setattr__(self, "thresholds", confidence_thresholds(self.path, self.manifest))
 
     @property
@@ -106,19 +99,13 @@ def resolve_bundle_dir(path: Path) -> Path:
     return path
 
 
-def major_minor(version: str) -> tuple[int, ...]:
-    """(major, minor) of a version string such as "1.9.1" or "1.10.dev0"; () when it has no number."""
-    numbers = re.findall(r"\d+", version)[:2]
-    return tuple(int(number) for number in numbers)
-
-
 def check_inside(bundle_dir: Path, models_dir: Path) -> Path:
     """The resolved bundle folder, after checking that it (and its files) lie inside `models_dir`."""
     root = Path(models_dir).resolve()
     resolved = bundle_dir.resolve()
     outside = [
         p
-        for p in (resolved, (bundle_dir / MODEL_FILE).resolve(), (bundle_dir / MANIFEST_FILE).resolve())
+        for p in (resolved, (bundle_dir / SCORER_FILE).resolve(), (bundle_dir / MANIFEST_FILE).resolve())
         if not p.is_relative_to(root)
     ]
     if outside or resolved == root:
@@ -129,46 +116,57 @@ def check_inside(bundle_dir: Path, models_dir: Path) -> Path:
     return resolved
 
 
-def check_sklearn_version(bundle_dir: Path, manifest: dict[str, Any]) -> None:
-    """Refuse a bundle whose scikit-learn major.minor differs from the one installed (pickles are not portable)."""
-    versions = manifest.get("versions")
-    made_with = versions.get("scikit-learn") if isinstance(versions, dict) else None
-    if not isinstance(made_with, str):
+def file_sha256(bundle_dir: Path, manifest: dict[str, Any], name: str) -> str:
+    """The SHA-256 the manifest records for one of the bundle's files."""
+    if manifest.get("format_version") != FORMAT_VERSION:
         raise BundleError(
-            f"refusing to load {bundle_dir}: its manifest does not say which scikit-learn made it "
-            f"(versions.scikit-learn); this service runs scikit-learn {sklearn.__version__}"
+            f"{bundle_dir} is a bundle of format {manifest.get('format_version')!r}; this version reads format "
+            f"{FORMAT_VERSION}: train the model again (`make train`, or `stance train`)"
         )
-    if major_minor(made_with) != major_minor(sklearn.__version__):
+    try:
+        return str(manifest["files"][name]["sha256"])
+    except (KeyError, TypeError) as error:
+        raise BundleError(f"the manifest of {bundle_dir} records no SHA-256 for {name}") from error
+
+
+def verified_file(bundle_dir: Path, manifest: dict[str, Any], name: str) -> Path:
+    """One of the bundle's files, after checking its SHA-256 against the manifest."""
+    expected = file_sha256(bundle_dir, manifest, name)
+    path = bundle_dir / name
+    if not path.is_file():
+        raise BundleError(f"{path} is missing")
+    actual = sha256_file(path)
+    if actual != expected:
         raise BundleError(
-            f"refusing to load {bundle_dir}: it was made with scikit-learn {made_with} but this service runs "
-            f"scikit-learn {sklearn.__version__}; the major.minor versions differ, so retrain the model with "
-            f"scikit-learn {'.'.join(map(str, major_minor(sklearn.__version__)))} (`stance train`)"
+            f"refusing to load {path}: its SHA-256 is {actual} but the manifest says {expected}; "
+            "the file was changed after training"
         )
+    return path
+
+
+def read_manifest(bundle_dir: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise BundleError(f"unreadable manifest in {bundle_dir}: {error}") from error
+    if not isinstance(manifest, dict):
+        raise BundleError(f"unreadable manifest in {bundle_dir}: not a JSON object")
+    return manifest
 
 
 def load_bundle(path: Path, models_dir: Path | None = None) -> Bundle:
-    """Load a bundle after checking that it lies inside `models_dir` (when given), that its scikit-learn
-    major.minor is this one's, and its joblib file's SHA-256 against its manifest."""
+    """Load a bundle's scorer after checking that the bundle lies inside `models_dir` (when given) and the
+    scorer's SHA-256 against the manifest."""
     bundle_dir = resolve_bundle_dir(path)
     if models_dir is not None:
         bundle_dir = check_inside(bundle_dir, models_dir)
+    manifest = read_manifest(bundle_dir)
+    scorer_path = verified_file(bundle_dir, manifest, SCORER_FILE)
     try:
-        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-        expected = manifest["model_file"]["sha256"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise BundleError(f"unreadable manifest in {bundle_dir}: {error}") from error
-    model_path = bundle_dir / MODEL_FILE
-    if not model_path.is_file():
-        raise BundleError(f"{model_path} is missing")
-    check_sklearn_version(bundle_dir, manifest)
-    actual = sha256_file(model_path)
-    if actual != expected:
-        raise BundleError(
-            f"refusing to load {model_path}: its SHA-256 is {actual} but the manifest says {expected}; "
-            "the file was changed after training"
-        )
-    payload = joblib.load(model_path)
-    return Bundle(path=bundle_dir, manifest=manifest, vectorizer=payload["vectorizer"], heads=payload["heads"])
+        scorer = LinearScorer.load(scorer_path)
+    except UnsupportedModel as error:
+        raise BundleError(f"the model in {bundle_dir} can't be served: {error}") from error
+    return Bundle(path=bundle_dir, manifest=manifest, scorer=scorer)
 
 
 def _fsync(path: Path) -> None:
@@ -227,11 +225,16 @@ def stale_staging(models_dir: Path, now: float | None = None) -> list[Path]:
 
 
 def write_bundle(
-    models_dir: Path, version: str, vectorizer: Any, heads: dict[str, Any], manifest: dict[str, Any]
+    models_dir: Path,
+    version: str,
+    scorer: LinearScorer,
+    manifest: dict[str, Any],
+    extra_files: Mapping[str, Callable[[Path], None]] | None = None,
 ) -> Path:
     """Write `models_dir/version` atomically: build it in a hidden staging folder, then rename it into place.
 
-    Staging folders of writers that died (killed mid-write) are removed first."""
+    `extra_files` maps further file names to functions that write them (training's `model.joblib`). Staging
+    folders of writers that died (killed mid-write) are removed first."""
     if not _VERSION_PATTERN.match(version):
         raise BundleError(f"invalid bundle version {version!r}")
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -245,16 +248,18 @@ def write_bundle(
         (staging / WRITER_FILE).write_text(
             json.dumps({"host": _host(), "pid": os.getpid(), "started": time.time()}) + "\n", encoding="utf-8"
         )
-        joblib.dump({"vectorizer": vectorizer, "heads": heads}, staging / MODEL_FILE)
+        writers: dict[str, Callable[[Path], None]] = {SCORER_FILE: scorer.save, **(extra_files or {})}
+        for name, write in writers.items():
+            write(staging / name)
         manifest = {
             **manifest,
             "format_version": FORMAT_VERSION,
             "version": version,
-            "model_file": {"name": MODEL_FILE, "sha256": sha256_file(staging / MODEL_FILE)},
+            "files": {name: {"sha256": sha256_file(staging / name)} for name in writers},
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (staging / WRITER_FILE).unlink()
-        for written in (staging / MODEL_FILE, staging / MANIFEST_FILE, staging):
+        for written in [*(staging / name for name in writers), staging / MANIFEST_FILE, staging]:
             _fsync(written)
         os.rename(staging, final)
         _fsync(models_dir)

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=20_000, ge=1, description="Characters per text")
     max_sentences: int = Field(default=1_000, ge=1, description="Sentences per text")
     max_request_sentences: int = Field(default=20_000, ge=1, description="Sentences per request, all texts together")
+    inline_max_chars: int = Field(
+        default=5_000,
+        ge=0,
+        description="Requests of at most this many characters (about 5 ms of work) are classified on the event "
+        "loop; larger ones in a worker thread, so that they don't hold up the worker's other connections",
+    )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Bearer keys for POST /v1/classify, comma-separated; empty: no key needed"
     )

@@ -1,5 +1,8 @@
 """Typed dependencies shared by the routers, each declared once: `SettingsDep`, `StateDep`, `BundleDep`,
-`MetricsDep`, `ApiKeyDep` (the classify key, when keys are configured) and `AdminDep` (the admin key)."""
+`MetricsDep`, `ApiKeyDep` (the classify key, when keys are configured) and `AdminDep` (the admin key).
+
+They are `async def` although none of them waits for anything: FastAPI runs a plain `def` dependency in its
+thread pool, and handing each request to a thread and back costs more than the dependency itself."""
 
 from __future__ import annotations
 
@@ -18,26 +21,26 @@ from service.state import ModelState
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stance"'}
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_state(request: Request) -> ModelState:
+async def get_state(request: Request) -> ModelState:
     state: ModelState = request.app.state.model
     return state
 
 
-def get_bundle(request: Request) -> Bundle:
+async def get_bundle(request: Request) -> Bundle:
     """The model this request runs on, read once: a reload meanwhile does not change it."""
-    bundle = get_state(request).bundle
+    bundle = (await get_state(request)).bundle
     if bundle is None:
         raise ProblemError(503, "no model is loaded", type=NO_MODEL)
     request.scope[MODEL_VERSION_KEY] = bundle.version
     return bundle
 
 
-def get_metrics(request: Request) -> Metrics | None:
+async def get_metrics(request: Request) -> Metrics | None:
     metrics: Metrics | None = request.app.state.metrics
     return metrics
 
@@ -65,9 +68,9 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, detail, type=UNAUTHORIZED, headers=BEARER_CHALLENGE)
 
 
-def require_api_key(request: Request) -> str | None:
+async def require_api_key(request: Request) -> str | None:
     """With `STANCE_API_KEYS` set, the request must bring one as `Authorization: Bearer <key>`."""
-    keys = [key.get_secret_value() for key in get_settings(request).api_keys]
+    keys = [key.get_secret_value() for key in (await get_settings(request)).api_keys]
     if not keys:
         return None
     token = bearer_token(request)
@@ -78,9 +81,9 @@ def require_api_key(request: Request) -> str | None:
     return "api-key"
 
 
-def require_admin(request: Request) -> str:
+async def require_admin(request: Request) -> str:
     """Admin endpoints need `Authorization: Bearer <STANCE_ADMIN_KEY>`."""
-    admin_key = get_settings(request).admin_key
+    admin_key = (await get_settings(request)).admin_key
     token = bearer_token(request)
     if token is None:
         raise _unauthorized("admin endpoints need the admin key: send `Authorization: Bearer <key>`")

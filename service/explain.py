@@ -65,12 +65,12 @@ def _tfidf_entries(scorer: LinearScorer, texts: Sequence[str]) -> _Entries:
     rows, features, values = [], [], []
     offset = 0
     for block in scorer.blocks:
-        counts = block.counts(texts)
-        counts.sort_indices()  # features in order within each text: ties between contributions rely on it
-        # The block's own normalization, the one its scores use, so explanations and probabilities agree.
-        values.append(block._normalized_tfidf(counts.indptr, counts.indices, counts.data))
-        rows.append(np.repeat(np.arange(len(texts)), np.diff(counts.indptr)))
-        features.append(counts.indices.astype(np.intp) + offset)
+        # The block's own tf-idf rows (columns sorted: ties between contributions rely on it), the ones its
+        # scores use, so explanations and probabilities agree.
+        tfidf = block.tfidf(texts)
+        values.append(tfidf.data)
+        rows.append(np.repeat(np.arange(len(texts)), np.diff(tfidf.indptr)))
+        features.append(tfidf.indices.astype(np.intp) + offset)
         offset += len(block.idf)
     return _Entries(np.concatenate(rows), np.concatenate(features), np.concatenate(values))
 
@@ -116,7 +116,6 @@ class _FeatureIndex:
     def __init__(self, scorer: LinearScorer) -> None:
         self.blocks = scorer.blocks
         self.starts = np.cumsum([0] + [len(block.idf) for block in scorer.blocks])
-        self.terms: dict[int, np.ndarray] = {}  # per block, built on first use: most requests need a few names
 
     def _locate(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(block number, column inside that block) of each feature."""
@@ -139,14 +138,5 @@ class _FeatureIndex:
         for number, block in enumerate(self.blocks):
             inside = block_of == number
             if inside.any():
-                if number not in self.terms:
-                    self.terms[number] = _inverse_vocabulary(block.vectorizer.vocabulary_)
-                names[inside] = self.terms[number][local[inside]]
+                names[inside] = block.terms[local[inside]]
         return names.tolist()
-
-
-def _inverse_vocabulary(vocabulary: Mapping[str, int]) -> np.ndarray:
-    """n-gram per column, built in one pass (the vectorizer's own `get_feature_names_out` sorts)."""
-    terms = np.empty(len(vocabulary), dtype=object)
-    terms[np.fromiter(vocabulary.values(), dtype=np.intp, count=len(vocabulary))] = list(vocabulary)
-    return terms

@@ -82,9 +82,9 @@ def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> 
 def summarize(bundle: Bundle, predictions: Sequence[Heads]) -> dict[str, dict[str, float]]:
     """Share of sentences per label, per head."""
     summary: dict[str, dict[str, float]] = {}
-    for head, classifier in bundle.heads.items():
+    for head, classes in bundle.scorer.classes.items():
         counts = Counter(prediction[head].label for prediction in predictions)
-        labels = HEADS.get(head, tuple(str(label) for label in classifier.classes_))
+        labels = HEADS.get(head, tuple(classes))
         total = len(predictions)
         summary[head] = {label: (counts[label] / total if total else 0.0) for label in labels}
     return summary

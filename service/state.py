@@ -9,7 +9,6 @@ anything fails the old model stays and the result says why.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from service.bundle import CURRENT_FILE, MANIFEST_FILE, Bundle, BundleError, load_bundle, resolve_bundle_dir
+from service.bundle import CURRENT_FILE, Bundle, BundleError, load_bundle, read_manifest, resolve_bundle_dir
 from service.config import Settings
 from service.predict import classify
 
@@ -54,7 +53,7 @@ def smoke_test(bundle: Bundle) -> None:
     [document] = classify(bundle, [SMOKE_TEXT])
     if len(document.sentences) != 2:
         raise BundleError(f"smoke test: expected 2 sentences, got {len(document.sentences)}")
-    heads = set(bundle.manifest.get("heads", {})) or set(bundle.heads)
+    heads = set(bundle.manifest.get("heads", {})) or set(bundle.scorer.classes)
     for sentence in document.sentences:
         if set(sentence.heads) != heads:
             raise BundleError(f"smoke test: heads {sorted(sentence.heads)} but the manifest lists {sorted(heads)}")
@@ -111,17 +110,16 @@ class ModelState:
         return resolve_bundle_dir(self.models_dir / CURRENT_FILE)
 
     def is_current(self) -> bool:
-        """Whether the served bundle is the one `current` names, with the same model file checksum."""
+        """Whether the served bundle is the one `current` names, with the same files' checksums."""
         bundle = self._bundle
         if bundle is None:
             return False
         try:
             target = self.current_target().resolve()
-            manifest = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8"))
-            checksum = manifest["model_file"]["sha256"]
-        except (BundleError, OSError, ValueError, KeyError, TypeError):
+            files = read_manifest(target).get("files")
+        except (BundleError, OSError):
             return False
-        return target == bundle.path.resolve() and checksum == bundle.manifest["model_file"]["sha256"]
+        return target == bundle.path.resolve() and files == bundle.manifest.get("files")
 
     def reload(self, source: str = "api", only_if_changed: bool = False) -> ReloadResult:
         """Load `<models_dir>/current`, smoke-test it and swap it in; on any failure keep the old model."""

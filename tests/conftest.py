@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from service.bundle import Bundle, load_bundle, set_current
 from service.config import CORPUS_DIR, Settings
 from service.main import create_app
 from training.data import Example, load_examples
+from training.fitted import load_fitted
 from training.train import train_bundle
 
 SLICE_ROWS = 800
@@ -34,6 +36,12 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory, corpus: list[Example]) 
 @pytest.fixture(scope="session")
 def bundle(models_dir: Path) -> Bundle:
     return load_bundle(models_dir / "current")
+
+
+@pytest.fixture(scope="session")
+def fitted(bundle: Bundle) -> tuple[Any, dict[str, Any]]:
+    """The session bundle's fitted scikit-learn objects: (vectorizer, classifier per head)."""
+    return load_fitted(bundle.path)
 
 
 @pytest.fixture()

@@ -60,7 +60,7 @@ def ours(train: list[Example], specs: list[str | Path], workdir: Path) -> Conten
         return score
 
     return Contender(
-        "ours", {head: scorer_for(head) for head in bundle.heads}, lambda texts: predict(bundle, list(texts))
+        "ours", {head: scorer_for(head) for head in bundle.scorer.classes}, lambda texts: predict(bundle, list(texts))
     )
 
 

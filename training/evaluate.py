@@ -69,7 +69,7 @@ def evaluate(bundle: Bundle, examples: list[Example], restrict_to_gold_labels: b
     """
     predictions = predict(bundle, [example.text for example in examples])
     report: dict[str, Any] = {"model": bundle.version, "restrict_to_gold_labels": restrict_to_gold_labels, "heads": {}}
-    for head in bundle.heads:
+    for head in bundle.scorer.classes:
         rows = [
             (ex.labels[head], pred[head]) for ex, pred in zip(examples, predictions, strict=True) if head in ex.labels
         ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from service.bundle import Bundle
 from service.config import CORPUS_DIR, PROJECT_ROOT
+from training.compile import compile_scorer
 from training.data import Example, load_examples
 from training.evaluate import evaluate
 from training.markdown import machine, update_file
@@ -38,7 +39,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def score_variant(train: list[Example], dev: dict[str, list[Example]], variant: dict[str, Any]) -> dict[str, float]:
     params = {**DEFAULT_PARAMS, "C_grid": [4.0], **variant}
     vectorizer, heads = fit(train, params)
-    bundle = Bundle(path=Path("."), manifest={"version": "lever"}, vectorizer=vectorizer, heads=heads)
+    bundle = Bundle(path=Path("."), manifest={"version": "lever"}, scorer=compile_scorer(vectorizer, heads))
     scores = {}
     for source, rows in dev.items():
         for head, figures in evaluate(bundle, rows, restrict_to_gold_labels=True)["heads"].items():

@@ -128,9 +128,9 @@ def prepare_models(model: Path, workdir: Path) -> tuple[Path, str, str]:
     shutil.copytree(source, models_dir / first)
     set_current(models_dir, first)
     bundle = load_bundle(models_dir / first, models_dir=models_dir)
-    manifest = {key: value for key, value in bundle.manifest.items() if key not in ("version", "model_file")}
+    manifest = {key: value for key, value in bundle.manifest.items() if key not in ("version", "files")}
     second = f"{first}-reload"
-    write_bundle(models_dir, second, bundle.vectorizer, bundle.heads, manifest)
+    write_bundle(models_dir, second, bundle.scorer, manifest)
     return models_dir, first, second
 
 

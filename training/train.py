@@ -18,8 +18,9 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
-from service.bundle import HEADS, Bundle, sha256_file, write_bundle
+from service.bundle import FITTED_FILE, HEADS, Bundle, sha256_file, write_bundle
 from service.predict import predict
+from training.compile import compile_scorer
 from training.data import Example, labeled_files
 from training.evaluate import evaluate
 from training.sources import parse_spec
@@ -135,7 +136,7 @@ def thresholds_on(bundle: Bundle, dev: list[Example], precision: float) -> dict[
     """Each head's confidence threshold, chosen on the dev rows labeled for it."""
     predictions = predict(bundle, [ex.text for ex in dev])
     thresholds = {}
-    for head in bundle.heads:
+    for head in bundle.scorer.classes:
         pairs = [(ex.labels[head], p[head]) for ex, p in zip(dev, predictions, strict=True) if head in ex.labels]
         if pairs:
             thresholds[head] = confidence_threshold(
@@ -175,7 +176,8 @@ def train_bundle(
     now = datetime.now(UTC)
     version = new_version(out_dir, now)
     # Score through the service's own predict, so the manifest's metrics are those of what will be served.
-    in_memory = Bundle(path=out_dir / version, manifest={"version": version}, vectorizer=vectorizer, heads=heads)
+    scorer = compile_scorer(vectorizer, heads)
+    in_memory = Bundle(path=out_dir / version, manifest={"version": version}, scorer=scorer)
     dev_report = evaluate(in_memory, split.dev) if split.dev else {"heads": {}}
     thresholds = thresholds_on(in_memory, split.dev, params["confident_precision"]) if split.dev else {}
     manifest = {
@@ -207,4 +209,5 @@ def train_bundle(
             }
         },
     }
-    return write_bundle(out_dir, version, vectorizer, heads, manifest)
+    fitted = {"vectorizer": vectorizer, "heads": heads}
+    return write_bundle(out_dir, version, scorer, manifest, {FITTED_FILE: lambda path: joblib.dump(fitted, path)})

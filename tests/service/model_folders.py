@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-from service.bundle import MANIFEST_FILE, MODEL_FILE, Bundle, set_current, write_bundle
+from service.bundle import SCORER_FILE, Bundle, set_current, write_bundle
 
 ADMIN_KEY = "admin-key-0123456789abcdef"
 
 
 def second_version(bundle: Bundle, models_dir: Path, version: str, **manifest: Any) -> Path:
     """The session bundle's model written again as another version (its own manifest and checksum)."""
-    base = {key: value for key, value in bundle.manifest.items() if key not in ("version", "model_file")}
-    return write_bundle(models_dir, version, bundle.vectorizer, bundle.heads, {**base, **manifest})
+    base = {key: value for key, value in bundle.manifest.items() if key not in ("version", "files")}
+    return write_bundle(models_dir, version, bundle.scorer, {**base, **manifest})
 
 
 def models_with_two_versions(bundle: Bundle, root: Path) -> tuple[Path, str, str]:
@@ -28,13 +27,6 @@ def models_with_two_versions(bundle: Bundle, root: Path) -> tuple[Path, str, str
     return models_dir, bundle.version, other.name
 
 
-def edit_manifest(bundle_dir: Path, **changes: Any) -> None:
-    path = bundle_dir / MANIFEST_FILE
-    manifest = json.loads(path.read_text())
-    manifest.update(changes)
-    path.write_text(json.dumps(manifest, indent=2))
-
-
 def tamper(bundle_dir: Path) -> None:
-    with (bundle_dir / MODEL_FILE).open("ab") as handle:
+    with (bundle_dir / SCORER_FILE).open("ab") as handle:
         handle.write(b"\x00")

@@ -45,6 +45,17 @@ def test_split_sentences_false_keeps_each_text_whole(client: TestClient) -> None
     assert (sentence["start"], sentence["end"]) == (0, len(PARAGRAPH))
 
 
+def test_answer_is_the_same_on_the_event_loop_and_in_a_worker_thread(bundle: Bundle) -> None:
+    request = {"texts": [PARAGRAPH, "Militants attacked a convoy."], "explain": True}
+    answers = []
+    for inline_max_chars in (0, 100_000):  # everything to a thread; everything on the event loop
+        settings = Settings(model_path=bundle.path, inline_max_chars=inline_max_chars)
+        with TestClient(create_app(settings, bundle)) as client:
+            answers.append(client.post("/v1/classify", json=request).json())
+    assert answers[0] == answers[1]
+    assert answers[0]["results"][0]["sentences"][0]["stance"]["explain"]
+
+
 def test_bad_requests_get_422_naming_the_problem(client: TestClient) -> None:
     cases = {
         "exactly one": {"text": "a", "texts": ["b"]},

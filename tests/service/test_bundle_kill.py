@@ -12,27 +12,29 @@ import sys
 import time
 from pathlib import Path
 
-from service.bundle import MANIFEST_FILE, MODEL_FILE, Bundle, load_bundle, stale_staging
+from service.bundle import FITTED_FILE, MANIFEST_FILE, SCORER_FILE, Bundle, load_bundle, stale_staging
 from tests.service.model_folders import models_with_two_versions, second_version
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# A writer with a large payload (a 64 MB array) followed by an object whose pickling signals, then blocks: the
-# model file is partly written when the test kills the process.
+# A writer whose second file gets 2 MB, then signals and blocks: the bundle is partly written when the test kills
+# the process.
 WRITER = """
 import sys, time
 from pathlib import Path
 import numpy as np
 from service.bundle import write_bundle
+from service.linear import LinearScorer
 
-class Stall:
-    def __reduce__(self):
+def stall(path):
+    with path.open("wb") as handle:
+        handle.write(bytes(2_000_000))
+        handle.flush()
         Path(sys.argv[2]).write_text("writing")
         time.sleep(120)
-        return (dict, ())
 
-payload = {"weights": np.ones(8_000_000), "stall": Stall()}
-write_bundle(Path(sys.argv[1]), "half-written", payload, {}, {"heads": {}})
+empty = LinearScorer(blocks=[], intercepts=np.zeros(0), head_slices={}, classes={})
+write_bundle(Path(sys.argv[1]), "half-written", empty, {"heads": {}}, {"model.joblib": stall})
 """
 
 
@@ -51,7 +53,7 @@ def test_killed_writer_leaves_no_bundle_and_current_keeps_the_old_one(bundle: Bu
             assert time.monotonic() < deadline, "the writer never reached the middle of its write"
             time.sleep(0.05)
         [staging] = [entry for entry in models_dir.iterdir() if entry.name.startswith(".half-written.")]
-        assert (staging / MODEL_FILE).stat().st_size > 1_000_000  # the payload is partly on disk
+        assert (staging / FITTED_FILE).stat().st_size > 1_000_000  # the payload is partly on disk
         os.kill(writer.pid, signal.SIGKILL)
     finally:
         writer.wait(30)
@@ -63,7 +65,7 @@ def test_killed_writer_leaves_no_bundle_and_current_keeps_the_old_one(bundle: Bu
     for name in visible:
         if (models_dir / name).is_dir():
             manifest = json.loads((models_dir / name / MANIFEST_FILE).read_text())
-            assert manifest["version"] == name and len(manifest["model_file"]["sha256"]) == 64
+            assert manifest["version"] == name and len(manifest["files"][SCORER_FILE]["sha256"]) == 64
     assert (models_dir / "current").read_text().strip() == first
     assert load_bundle(models_dir / "current", models_dir=models_dir).version == first
 

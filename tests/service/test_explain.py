@@ -18,10 +18,10 @@ from service.batch import classify_records
 from service.bundle import Bundle, BundleError
 from service.config import Settings
 from service.explain import TOP_FEATURES, Contribution, explain_heads
-from service.linear import compile_scorer
 from service.main import create_app
 from service.predict import predict
 from training.cli import main
+from training.compile import compile_scorer
 from training.data import Example
 
 SENTENCES = [
@@ -61,13 +61,15 @@ def assert_same_contributions(actual: list[Contribution], expected: list[Contrib
     np.testing.assert_allclose([c.weight for c in actual], [c.weight for c in expected], rtol=1e-12, atol=1e-15)
 
 
-def test_contributions_are_coefficient_times_scikit_learn_tfidf(bundle: Bundle, corpus: list[Example]) -> None:
+def test_contributions_are_coefficient_times_scikit_learn_tfidf(
+    bundle: Bundle, fitted: tuple[Any, dict[str, Any]], corpus: list[Example]
+) -> None:
     texts = SENTENCES + [ex.text for ex in corpus if ex.split == "test"][:40]
     results = predict(bundle, texts, explain=True)
     for text, heads in zip(texts, results, strict=True):
         for head, result in heads.items():
             assert result.explain is not None
-            expected = sklearn_top(bundle.vectorizer, bundle.heads[head], text, result.label)
+            expected = sklearn_top(fitted[0], fitted[1][head], text, result.label)
             assert_same_contributions(result.explain, expected)
 
 
@@ -120,9 +122,7 @@ def test_binary_head_explains_either_class() -> None:
 
 
 def with_manifest(bundle: Bundle, **extra: Any) -> Bundle:
-    return Bundle(
-        path=bundle.path, manifest={**bundle.manifest, **extra}, vectorizer=bundle.vectorizer, heads=bundle.heads
-    )
+    return Bundle(path=bundle.path, manifest={**bundle.manifest, **extra}, scorer=bundle.scorer)
 
 
 def test_confident_when_the_score_reaches_the_heads_threshold(bundle: Bundle) -> None:

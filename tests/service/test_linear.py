@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from service.bundle import Bundle, BundleError
-from service.linear import UnsupportedModel, compile_scorer
+from service.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
+from service.linear import LinearScorer, UnsupportedModel
+from training.compile import compile_scorer
 from training.data import Example
 
+ROOT = Path(__file__).resolve().parents[2]
 ODD_TEXTS = [
     "",
     "   \n\t ",
@@ -28,13 +37,13 @@ ODD_TEXTS = [
 ]
 
 
-def sklearn_probabilities(bundle: Bundle, texts: list[str]) -> dict[str, np.ndarray]:
-    features = bundle.vectorizer.transform(texts)
-    return {head: classifier.predict_proba(features) for head, classifier in bundle.heads.items()}
+Fitted = tuple[Any, dict[str, Any]]
 
 
-def assert_same(bundle: Bundle, texts: list[str], batch: int) -> None:
-    expected = sklearn_probabilities(bundle, texts)
+def assert_same(bundle: Bundle, fitted: Fitted, texts: list[str], batch: int) -> None:
+    vectorizer, heads = fitted
+    features = vectorizer.transform(texts)
+    expected = {head: classifier.predict_proba(features) for head, classifier in heads.items()}
     pieces = [bundle.scorer.probabilities(texts[i : i + batch]) for i in range(0, len(texts), batch)]
     for head, matrix in expected.items():
         actual = np.vstack([piece[head] for piece in pieces])
@@ -42,21 +51,21 @@ def assert_same(bundle: Bundle, texts: list[str], batch: int) -> None:
         assert (actual.argmax(axis=1) == matrix.argmax(axis=1)).all()
 
 
-def test_equal_to_scikit_learn_on_the_whole_test_split(bundle: Bundle, corpus: list[Example]) -> None:
+def test_equal_to_scikit_learn_on_the_whole_test_split(bundle: Bundle, fitted: Fitted, corpus: list[Example]) -> None:
     texts = [ex.text for ex in corpus if ex.split == "test"]
     assert len(texts) > 500
-    assert_same(bundle, texts, batch=len(texts))
+    assert_same(bundle, fitted, texts, batch=len(texts))
 
 
 @pytest.mark.parametrize("batch", [1, 2, 16, 17, 1500])
-def test_equal_at_every_batch_size(bundle: Bundle, corpus: list[Example], batch: int) -> None:
+def test_equal_at_every_batch_size(bundle: Bundle, fitted: Fitted, corpus: list[Example], batch: int) -> None:
     texts = [ex.text for ex in corpus[:200]] + ODD_TEXTS
-    assert_same(bundle, texts, batch=batch)
+    assert_same(bundle, fitted, texts, batch=batch)
 
 
-def test_odd_texts(bundle: Bundle) -> None:
-    assert_same(bundle, ODD_TEXTS, batch=len(ODD_TEXTS))
-    assert_same(bundle, ODD_TEXTS, batch=1)
+def test_odd_texts(bundle: Bundle, fitted: Fitted) -> None:
+    assert_same(bundle, fitted, ODD_TEXTS, batch=len(ODD_TEXTS))
+    assert_same(bundle, fitted, ODD_TEXTS, batch=1)
 
 
 def test_no_texts(bundle: Bundle) -> None:
@@ -78,6 +87,7 @@ LABELS = ["threat", "cooperative", "economic"] * 3
         TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)),  # min_n above short padded words
         TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=False),
         TfidfVectorizer(ngram_range=(2, 2)),
+        TfidfVectorizer(ngram_range=(1, 3), token_pattern=r"(?u)\b\w+\b"),  # one-letter tokens, trigrams
         FeatureUnion([("w", TfidfVectorizer()), ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)))]),
     ],
 )
@@ -114,7 +124,37 @@ def test_unsupported_settings_are_refused(vectorizer: object) -> None:
         compile_scorer(fitted, heads)
 
 
-def test_a_bundle_that_cannot_be_served_is_a_bundle_error(tmp_path) -> None:
-    fitted, heads = train(CountVectorizer(), TEXTS, LABELS)
-    with pytest.raises(BundleError, match="can't be served"):
-        Bundle(path=tmp_path, manifest={"version": "x"}, vectorizer=fitted, heads=heads)
+def test_saved_scorer_loads_equal(bundle: Bundle, tmp_path) -> None:
+    bundle.scorer.save(tmp_path / "scorer.npz")
+    loaded = LinearScorer.load(tmp_path / "scorer.npz")
+    texts = ["Troops shelled the border town.", "Exports rose by 9 percent.", ""]
+    for head, matrix in bundle.scorer.probabilities(texts).items():
+        np.testing.assert_array_equal(loaded.probabilities(texts)[head], matrix)
+    assert loaded.classes == bundle.scorer.classes
+
+
+def test_a_scorer_of_another_format_is_a_bundle_error(bundle: Bundle, tmp_path) -> None:
+    copy = tmp_path / bundle.version
+    shutil.copytree(bundle.path, copy)
+    with np.load(copy / SCORER_FILE) as arrays:
+        contents = dict(arrays)
+    contents["config"] = np.array(json.dumps({**json.loads(str(contents["config"])), "format": 99}))
+    np.savez(copy / SCORER_FILE, **contents)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][SCORER_FILE]["sha256"] = sha256_file(copy / SCORER_FILE)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="can't be served: scorer format 99"):
+        load_bundle(copy)
+
+
+def test_serving_imports_neither_scikit_learn_nor_joblib(bundle: Bundle) -> None:
+    """The service reads the scorer's arrays: no unpickling, and no scikit-learn to import at start-up."""
+    probe = (
+        "import sys; from pathlib import Path; from service.main import create_app; from service.config import "
+        "Settings; from service.bundle import load_bundle; from service.predict import classify; "
+        f"bundle = load_bundle(Path({str(bundle.path)!r})); create_app(Settings(model_path=bundle.path), bundle); "
+        "classify(bundle, ['Troops shelled the town. Exports rose.'] * 40, explain=True); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('sklearn', 'joblib')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]"

@@ -62,8 +62,7 @@ def test_abstentions_count_heads_below_their_threshold(bundle: Bundle) -> None:
     strict = Bundle(
         path=bundle.path,
         manifest={**bundle.manifest, "thresholds": {"topic": 1.0, "stance": 1.0, "sentiment": 0.0}},
-        vectorizer=bundle.vectorizer,
-        heads=bundle.heads,
+        scorer=bundle.scorer,
     )
     with TestClient(create_app(Settings(model_path=bundle.path), strict)) as client:
         client.post("/v1/classify", json={"text": "Talks resumed. Troops attacked. Markets fell."})

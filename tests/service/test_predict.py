@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from service.bundle import HEADS, Bundle
@@ -24,11 +26,12 @@ def test_every_head_scores_every_label(bundle: Bundle) -> None:
         assert result.score == result.scores[result.label]
 
 
-def test_predict_matches_each_classifier(bundle: Bundle) -> None:
+def test_predict_matches_each_classifier(bundle: Bundle, fitted: tuple[Any, dict[str, Any]]) -> None:
     sentences = ["Gunmen attacked a police post.", "Exports rose by 9 percent."]
     results = predict(bundle, sentences)
-    features = bundle.vectorizer.transform(sentences)
-    for head, classifier in bundle.heads.items():
+    vectorizer, heads = fitted
+    features = vectorizer.transform(sentences)
+    for head, classifier in heads.items():
         expected = classifier.predict(features)
         assert [r[head].label for r in results] == list(expected)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle import MODEL_FILE, Bundle
+from service.bundle import SCORER_FILE, Bundle
 from training.cli import main
 from training.data import Example
 
@@ -93,7 +93,7 @@ def test_bad_rows_to_stdout_without_a_reject_file_exit_2(
 def test_tampered_bundle_exits_2(bundle: Bundle, tmp_path: Path, capsys) -> None:
     copy = tmp_path / "bundle"
     shutil.copytree(bundle.path, copy)
-    (copy / MODEL_FILE).write_bytes(b"import os")
+    (copy / SCORER_FILE).write_bytes(b"import os")
     assert main(["classify", "-", "--model", str(copy)]) == 2
     assert "SHA-256" in capsys.readouterr().err
 

@@ -10,6 +10,7 @@ import numpy as np
 from service.bundle import load_bundle
 from service.predict import predict
 from training.data import Example
+from training.fitted import load_fitted
 from training.train import confidence_threshold, source_of, split_examples, train_bundle
 
 SENTENCES = [
@@ -50,7 +51,7 @@ def test_unmarked_rows_get_a_seeded_dev_fraction() -> None:
 
 def test_heads_without_labels_are_left_out(tmp_path: Path) -> None:
     bundle = load_bundle(train_bundle(examples(), [], tmp_path))
-    assert set(bundle.heads) == {"stance", "sentiment"}
+    assert set(bundle.scorer.classes) == {"stance", "sentiment"}
     assert set(bundle.manifest["heads"]) == {"stance", "sentiment"}
     [heads] = predict(bundle, ["Rebels shelled the town."])
     assert set(heads) == {"stance", "sentiment"}
@@ -86,11 +87,12 @@ def test_confidence_threshold_keeps_the_most_probable_until_precision_drops() ->
 
 
 def test_c_is_chosen_from_the_grid_per_head(tmp_path: Path) -> None:
-    bundle = load_bundle(train_bundle(examples(), [], tmp_path, params={"C_grid": [0.01, 10.0], "cv_folds": 2}))
-    chosen = bundle.manifest["hyperparameters"]["C"]
+    bundle_dir = train_bundle(examples(), [], tmp_path, params={"C_grid": [0.01, 10.0], "cv_folds": 2})
+    chosen = load_bundle(bundle_dir).manifest["hyperparameters"]["C"]
     assert set(chosen) == {"stance", "sentiment"}
     assert all(c in (0.01, 10.0) for c in chosen.values())
-    assert {head: bundle.heads[head].C for head in chosen} == chosen
+    _, heads = load_fitted(bundle_dir)
+    assert {head: heads[head].C for head in chosen} == chosen
 
 
 def test_thresholds_are_recorded_per_head(tmp_path: Path) -> None:
@@ -103,9 +105,9 @@ def test_source_weights_change_the_model(tmp_path: Path) -> None:
     rows = [
         Example(ex.text, ex.labels, source="cameo:x.tsv" if i % 2 else "own.jsonl") for i, ex in enumerate(examples())
     ]
-    plain = load_bundle(train_bundle(rows, [], tmp_path / "a", params={"C_grid": [4.0]}))
-    weighted = load_bundle(
+    _, plain = load_fitted(train_bundle(rows, [], tmp_path / "a", params={"C_grid": [4.0]}))
+    _, weighted = load_fitted(
         train_bundle(rows, [], tmp_path / "b", params={"C_grid": [4.0], "source_weights": {"cameo": 0.1}})
     )
     assert source_of(rows[1]) == "cameo" and source_of(rows[0]) == "own"
-    assert not np.allclose(plain.heads["stance"].coef_, weighted.heads["stance"].coef_)
+    assert not np.allclose(plain["stance"].coef_, weighted["stance"].coef_)
