@@ -26,13 +26,13 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from itertools import groupby, islice
 from typing import IO, Any
 
 from service.bundle import HEADS, Bundle
 from service.formats import InputError, RawRow
-from service.predict import HeadResult, classify, predict
+from service.predict import classify, predict
 
 __all__ = ["CHUNK_ROWS", "FORMATS", "MODES", "InputError", "Options", "Stats"]
 
@@ -150,7 +150,7 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
             {
                 **_identity(record, options),
                 "text": text,
-                **{head: head_record(result) for head, result in heads.items()},
+                **{head: result.record() for head, result in heads.items()},
             }
             for (_, record, text), heads in zip(rows, predict(bundle, texts, explain=options.explain), strict=True)
         ]
@@ -170,20 +170,10 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
                     "start": span.start,
                     "end": span.end,
                     "text": span.text,
-                    **{head: head_record(result) for head, result in sentence.heads.items()},
+                    **{head: result.record() for head, result in sentence.heads.items()},
                 }
             )
     return records
-
-
-def head_record(result: HeadResult) -> dict[str, Any]:
-    """One head's answer as the API gives it: `explain` only when explanations were asked for."""
-    record = dict(vars(result))  # shallow: dataclasses.asdict deep-copies, at half the cost of predicting
-    if result.explain is None:
-        del record["explain"]
-    else:
-        record["explain"] = [asdict(contribution) for contribution in result.explain]
-    return record
 
 
 def _identity(record: dict[str, Any], options: Options) -> dict[str, Any]:
@@ -261,5 +251,5 @@ def classify_records(
         for (_, record), text, heads in zip(chunk, texts, predict(bundle, texts, explain=explain), strict=True):
             output: dict[str, Any] = {"id": record["id"]} if "id" in record else {}
             output["text"] = text
-            output.update({head: head_record(result) for head, result in heads.items()})
+            output.update({head: result.record() for head, result in heads.items()})
             yield output

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.linear import LinearScorer, UnsupportedModel
+from service.linear import LinearScorer
+from service.ngrams import UnsupportedModel
 
 HEADS: dict[str, tuple[str, ...]] = {
     "topic": ("security", "diplomacy", "economy", "society", "politics", "other"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.linear import LinearScorer
+from service.ngrams import TextWords
 
 TOP_FEATURES = 5
 # Texts explained at a time: bounds the memory of the per-n-gram arrays, as the scorer's own chunks do.
@@ -64,10 +65,11 @@ def explain_heads(
 def _tfidf_entries(scorer: LinearScorer, texts: Sequence[str]) -> _Entries:
     rows, features, values = [], [], []
     offset = 0
+    words = TextWords(texts)
     for block in scorer.blocks:
         # The block's own tf-idf rows (columns sorted: ties between contributions rely on it), the ones its
         # scores use, so explanations and probabilities agree.
-        tfidf = block.tfidf(texts)
+        tfidf = block.tfidf(words)
         values.append(tfidf.data)
         rows.append(np.repeat(np.arange(len(texts)), np.diff(tfidf.indptr)))
         features.append(tfidf.indices.astype(np.intp) + offset)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from service.bundle import HEADS, Bundle
-from service.explain import Contribution, Explanation, explain_heads
+from service.explain import Contribution, explain_heads
 from service.sentences import Span, split_sentences, whole_text
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build, and predict builds many
 class HeadResult:
     """One head's answer: the chosen label, its probability, and the probability of every label.
 
@@ -26,6 +29,18 @@ class HeadResult:
     scores: dict[str, float]
     confident: bool
     explain: list[Contribution] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The answer as the API and batch outputs give it: `explain` only when explanations were asked for."""
+        record: dict[str, Any] = {
+            "label": self.label,
+            "score": self.score,
+            "scores": self.scores,
+            "confident": self.confident,
+        }
+        if self.explain is not None:
+            record["explain"] = [asdict(contribution) for contribution in self.explain]
+        return record
 
 
 Heads = dict[str, HeadResult]
@@ -51,31 +66,42 @@ def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> 
     """
     if not sentences:
         return []
+    with _collector_paused():
+        return _predict(bundle, sentences, explain)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: a batch builds several small containers per sentence and head,
+    none of which can form a cycle, and without the pause the collector runs over and over, rescanning every
+    result made so far (measured: about a sixth of predict's time on 20,000 sentences)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool) -> list[Heads]:
     probabilities = bundle.scorer.probabilities(sentences)
     chosen = {head: matrix.argmax(axis=1) for head, matrix in probabilities.items()}
-    explanations: list[Explanation | None] = (
-        list(explain_heads(bundle.scorer, sentences, chosen)) if explain else [None] * len(sentences)
-    )
-    thresholds = bundle.thresholds
+    explanations = explain_heads(bundle.scorer, sentences, chosen) if explain else None
     results: list[Heads] = [{} for _ in sentences]
     for head, matrix in probabilities.items():
         classes = bundle.scorer.classes[head]
         labels = HEADS.get(head, tuple(classes))
-        threshold = thresholds.get(head, 0.0)
         # Labels the model never saw in training still appear, with probability 0 (the extra last column).
         columns = [classes.index(name) if name in classes else len(classes) for name in labels]
         padded = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, columns].tolist()
-        best_scores = matrix[np.arange(len(matrix)), chosen[head]].tolist()
-        for scores, best, score, result, explanation in zip(
-            padded, chosen[head].tolist(), best_scores, results, explanations, strict=True
+        best = matrix[np.arange(len(matrix)), chosen[head]]
+        confident = (best >= bundle.thresholds.get(head, 0.0)).tolist()
+        reasons = [explanation[head] for explanation in explanations] if explanations else [None] * len(results)
+        for result, index, score, scores, sure, why in zip(
+            results, chosen[head].tolist(), best.tolist(), padded, confident, reasons, strict=True
         ):
-            result[head] = HeadResult(
-                label=classes[best],
-                score=score,
-                scores=dict(zip(labels, scores, strict=True)),
-                confident=score >= threshold,
-                explain=explanation[head] if explanation is not None else None,
-            )
+            result[head] = HeadResult(classes[index], score, dict(zip(labels, scores, strict=True)), sure, why)
     return results
 
 

@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from service.linear import ANALYZERS, Block, LinearScorer, UnsupportedModel
+from service.linear import LinearScorer
+from service.ngrams import UnsupportedModel, make_block
 
 # Settings the scorer reproduces only with these values.
 _REQUIRED = {
@@ -30,8 +31,6 @@ def _check_vectorizer(name: str, vectorizer: Any) -> None:
         raise UnsupportedModel(f"{name}: only TfidfVectorizer is supported, not {type(vectorizer).__name__}")
     settings = vectorizer.get_params()
     wrong = {key: settings[key] for key, value in _REQUIRED.items() if settings[key] != value}
-    if vectorizer.analyzer not in ANALYZERS:
-        wrong["analyzer"] = vectorizer.analyzer
     if wrong:
         raise UnsupportedModel(f"{name}: unsupported settings {wrong}")
 
@@ -59,7 +58,7 @@ def compile_scorer(vectorizer: Any, heads: dict[str, Any]) -> LinearScorer:
         _check_vectorizer(name, part)
         width = len(part.vocabulary_)
         blocks.append(
-            Block(
+            make_block(
                 analyzer=part.analyzer,
                 ngram_range=tuple(part.ngram_range),
                 sublinear_tf=bool(part.sublinear_tf),

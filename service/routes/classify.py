@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import ApiKeyDep, BundleDep, MetricsDep, SettingsDep
 from service.limits import check_texts
-from service.predict import DocumentResult, HeadResult, classify
+from service.predict import DocumentResult, classify
 from service.schemas import ClassifyRequest, ClassifyResponse
 
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -46,21 +46,9 @@ def document_body(document: DocumentResult) -> dict[str, Any]:
                 "start": sentence.span.start,
                 "end": sentence.span.end,
                 "text": sentence.span.text,
-                **{head: head_body(result) for head, result in sentence.heads.items()},
+                **{head: result.record() for head, result in sentence.heads.items()},
             }
             for sentence in document.sentences
         ],
         "summary": document.summary,
     }
-
-
-def head_body(result: HeadResult) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "label": result.label,
-        "score": result.score,
-        "scores": result.scores,
-        "confident": result.confident,
-    }
-    if result.explain is not None:
-        body["explain"] = result.explain  # dataclasses, encoded as objects of their fields
-    return body

@@ -16,7 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from service.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
-from service.linear import LinearScorer, UnsupportedModel
+from service.linear import LinearScorer
+from service.ngrams import UnsupportedModel
 from training.compile import compile_scorer
 from training.data import Example
 
@@ -87,7 +88,7 @@ LABELS = ["threat", "cooperative", "economic"] * 3
         TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)),  # min_n above short padded words
         TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=False),
         TfidfVectorizer(ngram_range=(2, 2)),
-        TfidfVectorizer(ngram_range=(1, 3), token_pattern=r"(?u)\b\w+\b"),  # one-letter tokens, trigrams
+        TfidfVectorizer(token_pattern=r"(?u)\b\w+\b"),  # one-letter tokens too
         FeatureUnion([("w", TfidfVectorizer()), ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)))]),
     ],
 )
@@ -116,6 +117,8 @@ def test_binary_head() -> None:
         TfidfVectorizer(analyzer="char"),
         TfidfVectorizer(stop_words="english"),
         TfidfVectorizer(lowercase=False),
+        TfidfVectorizer(ngram_range=(1, 3)),
+        TfidfVectorizer(token_pattern=r"[^,]+"),  # tokens that may span whitespace
     ],
 )
 def test_unsupported_settings_are_refused(vectorizer: object) -> None:

@@ -1,0 +1,279 @@
+"""The TF-IDF blocks of a compiled model: find a text's known n-grams, count and weight them as scikit-learn's
+TfidfVectorizer does (optional 1 + log tf, idf, l2 norm), and multiply by every head's weights at once.
+
+Both analyzers work from the whitespace-separated words of the lowercased text, found once per batch for all
+blocks (`TextWords`). What a word contributes is cached per word, as the words of news repeat: its character
+n-grams (`char_wb`, which pads each word with spaces and never looks past it), or its tokens and the word n-grams
+inside it (`word`: the default token patterns match word characters only, so no token spans two words; a bigram
+across two words is looked up from the last token of one and the first of the next). A batch is counted with
+sparse products, (texts x words) @ (words x n-grams); a few texts with dense NumPy per text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain, count, pairwise
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+ANALYZERS = ("word", "char_wb")
+# Token patterns that match word characters only (scikit-learn's default and its one-letter variant).
+WORD_PATTERNS = (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b")
+SMALL_BATCH = 16  # up to this many texts, dense NumPy per text beats SciPy's per-call overhead
+_CACHED_WORDS = 50_000  # distinct words whose n-grams a block keeps (a few MB); the cache restarts when full
+_NO_COLUMNS = np.empty(0, dtype=np.intp)
+_NO_TOKEN = -2  # first/last token id of a word without tokens; -1 is a token outside the vocabulary
+
+
+class UnsupportedModel(ValueError):
+    """A model that can't be compiled or loaded: unsupported settings, or arrays that don't fit together."""
+
+
+def _matrix(rows: Sequence[np.ndarray], width: int) -> sp.csr_matrix:
+    """A CSR matrix with a 1 in row i for each entry of `rows[i]`; repeated entries are left unsummed."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.intp)
+    np.cumsum([len(row) for row in rows], out=indptr[1:])
+    indices = np.concatenate([_NO_COLUMNS, *rows])
+    return sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), width))
+
+
+class TextWords:
+    """The whitespace-separated words of a batch of lowercased texts; for the sparse products, each distinct
+    word once and every text as its sequence of word numbers."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.per_text = [text.lower().split() for text in texts]
+        self.lengths = [len(words) for words in self.per_text]
+
+    @cached_property
+    def _numbered(self) -> tuple[list[str], np.ndarray]:
+        # Each word is first numbered by its first position (setdefault over all positions, in C), then renumbered
+        # 0, 1, 2, ... in order of first appearance.
+        total = sum(self.lengths)
+        first_position: dict[str, int] = {}
+        positions = map(first_position.setdefault, chain.from_iterable(self.per_text), count())
+        sequence = np.fromiter(positions, dtype=np.intp, count=total)
+        renumbered = np.empty(total, dtype=np.intp)
+        renumbered[np.fromiter(first_position.values(), dtype=np.intp, count=len(first_position))] = np.arange(
+            len(first_position)
+        )
+        return list(first_position), renumbered[sequence]
+
+    @property
+    def distinct(self) -> list[str]:
+        return self._numbered[0]
+
+    @property
+    def sequence(self) -> np.ndarray:
+        """Word numbers of all texts, text after text."""
+        return self._numbered[1]
+
+    def occurrences(self) -> sp.csr_matrix:
+        """(texts x distinct words): how often each word occurs in each text."""
+        indptr = np.zeros(len(self.lengths) + 1, dtype=np.intp)
+        np.cumsum(self.lengths, out=indptr[1:])
+        shape = (len(self.lengths), len(self.distinct))
+        return sp.csr_matrix((np.ones(len(self.sequence)), self.sequence, indptr), shape=shape)
+
+    def text_of(self) -> np.ndarray:
+        """The text of each entry of `sequence`."""
+        return np.repeat(np.arange(len(self.lengths)), self.lengths)
+
+
+@dataclass
+class Block:
+    """One TF-IDF vectorizer of the union: vocabulary (`terms`, in column order), idf, and all heads' weights."""
+
+    analyzer: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    sublinear_tf: bool
+    token_pattern: str  # the word analyzer's; unused by char_wb
+    terms: np.ndarray
+    idf: np.ndarray
+    weights: np.ndarray  # (features, all classes of all heads)
+    vocabulary: dict[str, int] = field(init=False, repr=False)
+    _cache: dict[str, Any] = field(init=False, repr=False, default_factory=dict)  # what each word contributes
+
+    def __post_init__(self) -> None:
+        if not (len(self.terms) == len(self.idf) == len(self.weights)):
+            raise UnsupportedModel(
+                f"{len(self.terms)} terms, {len(self.idf)} idf values and {len(self.weights)} weight rows"
+            )
+        self.vocabulary = dict(zip(self.terms.tolist(), range(len(self.terms)), strict=True))
+        if len(self.vocabulary) != len(self.terms):
+            raise UnsupportedModel("the vocabulary lists an n-gram twice")
+
+    def entry(self, word: str) -> Any:
+        """What the word contributes (the analyzer's `_find`), cached."""
+        found = self._cache.get(word)
+        if found is None:
+            if len(self._cache) >= _CACHED_WORDS:
+                self._cache.clear()
+            found = self._cache[word] = self._find(word)
+        return found
+
+    def _find(self, word: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def word_columns(self, word: str) -> np.ndarray:
+        """Columns of the known n-grams that lie inside the word, repeats included."""
+        columns: np.ndarray = self.entry(word)
+        return columns
+
+    def text_columns(self, words: list[str]) -> np.ndarray:
+        """Columns of every known n-gram of one text (given as its words), repeats included."""
+        return np.concatenate([_NO_COLUMNS, *map(self.word_columns, words)])
+
+    def counts(self, words: TextWords) -> sp.csr_matrix:
+        """How often each known n-gram occurs in each text (each column once per row, columns unsorted)."""
+        per_word = _matrix([self.word_columns(word) for word in words.distinct], len(self.idf))
+        return words.occurrences() @ per_word
+
+    def tfidf(self, words: TextWords) -> sp.csr_matrix:
+        """Normalized tf-idf rows, one per text, columns sorted: what the fitted vectorizer's transform gives."""
+        matrix = self.counts(words)
+        matrix.sum_duplicates()
+        matrix.data = self._weighted(matrix.data, matrix.indices, np.diff(matrix.indptr))
+        return matrix
+
+    def scores(self, words: TextWords) -> np.ndarray:
+        """Every class's share of the decision from this block, one row per text."""
+        if len(words.per_text) > SMALL_BATCH:
+            matrix = self.counts(words)  # a product's rows hold each column once: no duplicates to sum
+            matrix.data = self._weighted(matrix.data, matrix.indices, np.diff(matrix.indptr))
+            return np.asarray(matrix @ self.weights)
+        scores = np.zeros((len(words.per_text), self.weights.shape[1]))
+        for row, text in enumerate(words.per_text):
+            columns = self.text_columns(text)
+            if len(columns):
+                features, counts = np.unique(columns, return_counts=True)
+                tf = counts.astype(np.float64)
+                if self.sublinear_tf:
+                    tf = np.log(tf) + 1
+                tf *= self.idf[features]
+                tf /= np.sqrt(tf @ tf)
+                scores[row] = tf @ self.weights.take(features, axis=0)  # take: a faster gather than indexing
+        return scores
+
+    def _weighted(self, counts: np.ndarray, features: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """TfidfTransformer on rows of `lengths` entries each: optional 1 + log(tf), times idf, l2-normalized."""
+        tf = counts.astype(np.float64)
+        if self.sublinear_tf:
+            tf = np.log(tf) + 1
+        tf *= self.idf[features]
+        filled = lengths > 0  # a text with no known n-gram keeps a zero row, as scikit-learn's normalize does
+        if filled.any():
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+            tf /= np.repeat(np.sqrt(np.add.reduceat(tf**2, starts)), lengths[filled])
+        return tf
+
+
+class CharBlock(Block):
+    """`char_wb` n-grams: each word padded with a space on both sides, n-grams inside it."""
+
+    def text_columns(self, words: list[str]) -> np.ndarray:
+        return np.concatenate([_NO_COLUMNS, *map(self.entry, words)])
+
+    def _find(self, word: str) -> np.ndarray:
+        padded = f" {word} "
+        grams: list[str] = []
+        for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
+            if n >= len(padded):  # the whole padded word is one n-gram, counted once, and no longer ones follow
+                grams.append(padded)
+                break
+            grams += [padded[i : i + n] for i in range(len(padded) - n + 1)]
+        return np.array([column for column in map(self.vocabulary.get, grams) if column is not None], dtype=np.intp)
+
+
+class WordBlock(Block):
+    """Word unigrams and bigrams of a token pattern that matches word characters only."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.token_pattern not in WORD_PATTERNS or not 1 <= self.ngram_range[0] <= self.ngram_range[1] <= 2:
+            raise UnsupportedModel(
+                f"word n-grams {self.ngram_range} of token pattern {self.token_pattern!r}: only 1 to 2 words of "
+                f"one of the patterns {WORD_PATTERNS}"
+            )
+        self._tokens = re.compile(self.token_pattern).findall
+        self.token_ids: dict[str, int] = {}
+        unigrams: dict[int, int] = {}
+        bigram_keys, bigram_columns = [], []
+        for column, term in enumerate(self.terms.tolist()):
+            ids = [self.token_ids.setdefault(part, len(self.token_ids)) for part in term.split(" ")]
+            if len(ids) == 1:
+                unigrams[ids[0]] = column
+            else:
+                bigram_keys.append((ids[0] << 32) + ids[1])
+                bigram_columns.append(column)
+        self.unigram_column = np.full(len(self.token_ids), -1, dtype=np.intp)  # -1: a token only inside bigrams
+        self.unigram_column[list(unigrams)] = list(unigrams.values())
+        # The same bigrams twice: a dict for the few lookups of one text or word, sorted keys for a batch's many.
+        self.bigram_column = dict(zip(bigram_keys, bigram_columns, strict=True))
+        order = np.argsort(bigram_keys)
+        self.bigram_keys = np.array(bigram_keys, dtype=np.int64)[order]
+        self.bigram_columns = np.array(bigram_columns, dtype=np.intp)[order]
+
+    def _bigrams(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(which pairs of token ids, left then right, form a known bigram; the columns of those that do)."""
+        if self.ngram_range[1] < 2 or not len(self.bigram_keys) or not len(left):
+            return np.zeros(len(left), dtype=bool), _NO_COLUMNS
+        keys = (left.astype(np.int64) << 32) + right
+        positions = np.minimum(np.searchsorted(self.bigram_keys, keys), len(self.bigram_keys) - 1)
+        known = (left >= 0) & (right >= 0) & (self.bigram_keys[positions] == keys)
+        return known, self.bigram_columns[positions[known]]
+
+    def _known_bigrams(self, pairs: Iterable[tuple[int, int]]) -> list[int]:
+        """Columns of the known bigrams among pairs of token ids (left, right)."""
+        if self.ngram_range[1] < 2:
+            return []
+        keys = ((left << 32) + right for left, right in pairs if left >= 0 and right >= 0)
+        return [column for column in map(self.bigram_column.get, keys) if column is not None]
+
+    def _find(self, word: str) -> tuple[np.ndarray, int, int]:
+        """(columns of the n-grams inside the word, id of its first token, of its last)."""
+        ids = [self.token_ids.get(token, -1) for token in self._tokens(word)]
+        unigrams = [self.unigram_column[i] for i in ids if i >= 0] if self.ngram_range[0] == 1 else []
+        columns = np.array(
+            [column for column in unigrams if column >= 0] + self._known_bigrams(pairwise(ids)), dtype=np.intp
+        )
+        return (columns, ids[0], ids[-1]) if ids else (columns, _NO_TOKEN, _NO_TOKEN)
+
+    def word_columns(self, word: str) -> np.ndarray:
+        columns: np.ndarray = self.entry(word)[0]
+        return columns
+
+    def _across(self, edges: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(text, column) of each bigram of the last token of a word and the first of the next word of its text
+        that has tokens. `edges` holds the (first, last) token ids of the words in order, `text_of` their text."""
+        kept = edges[:, 0] != _NO_TOKEN
+        edges, text_of = edges[kept], text_of[kept]
+        same_text = text_of[1:] == text_of[:-1]
+        known, columns = self._bigrams(edges[:-1, 1][same_text], edges[1:, 0][same_text])
+        return text_of[1:][same_text][known], columns
+
+    def counts(self, words: TextWords) -> sp.csr_matrix:
+        inside = super().counts(words)
+        edges = np.array([self.entry(word)[1:] for word in words.distinct], dtype=np.intp).reshape(-1, 2)
+        rows, columns = self._across(edges[words.sequence], words.text_of())
+        return inside + sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=inside.shape)
+
+    def text_columns(self, words: list[str]) -> np.ndarray:
+        entries = [self.entry(word) for word in words]
+        edges = [(first, last) for _, first, last in entries if first != _NO_TOKEN]
+        across = self._known_bigrams((last, first) for (_, last), (first, _) in pairwise(edges))
+        return np.concatenate([_NO_COLUMNS, *(columns for columns, _, _ in entries), np.array(across, dtype=np.intp)])
+
+
+def make_block(**settings: Any) -> Block:
+    """The block of the settings' analyzer."""
+    analyzer = settings.get("analyzer")
+    if analyzer not in ANALYZERS:
+        raise UnsupportedModel(f"analyzer {analyzer!r} is not one of {ANALYZERS}")
+    block: Block = (WordBlock if analyzer == "word" else CharBlock)(**settings)
+    return block
