@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields
 from itertools import groupby, islice
 from typing import IO, Any
 
-from service.bundle import HEADS, Bundle
+from service.bundle import Bundle
 from service.formats import InputError, RawRow
 from service.predict import classify, predict
 
@@ -180,17 +180,12 @@ def _identity(record: dict[str, Any], options: Options) -> dict[str, Any]:
     return {"id": record[options.id_field]} if options.id_field in record else {}
 
 
-def head_labels(bundle: Bundle) -> dict[str, tuple[str, ...]]:
-    """Every head of the bundle with its labels, in the order predictions list them."""
-    return {head: HEADS.get(head, tuple(classes)) for head, classes in bundle.scorer.classes.items()}
-
-
 def output_schema(bundle: Bundle, options: Options) -> Any:
     """The Parquet schema of the records of `options.mode`: the JSONL records' nesting; `id` is a string."""
     import pyarrow as pa
 
     mode = options.mode
-    shares = {head: pa.struct([(name, pa.float64()) for name in names]) for head, names in head_labels(bundle).items()}
+    shares = {head: pa.struct([(name, pa.float64()) for name in names]) for head, names in bundle.labels.items()}
     answer = [("label", pa.string()), ("score", pa.float64()), ("confident", pa.bool_())]
     if options.explain:
         answer.append(("explain", pa.list_(pa.struct([("feature", pa.string()), ("weight", pa.float64())]))))

@@ -57,9 +57,16 @@ class Bundle:
     manifest: dict[str, Any]
     scorer: LinearScorer
     thresholds: dict[str, float] = field(init=False, repr=False, compare=False)
+    # Each head's labels in the order answers list them: the API's (HEADS), then any other class of the model.
+    labels: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "thresholds", confidence_thresholds(self.path, self.manifest))
+        labels = {}
+        for head, classes in self.scorer.classes.items():
+            known = HEADS.get(head, ())
+            labels[head] = (*known, *(label for label in classes if label not in known))
+        object.__setattr__(self, "labels", labels)
 
     @property
     def version(self) -> str:

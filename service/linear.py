@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from service.ngrams import Block, TextWords, UnsupportedModel, make_block
+from service.ngrams import SMALL_BATCH, Block, TextWords, UnsupportedModel, make_block
 
 FORMAT = 1  # of the saved arrays; bump when their meaning changes
 _CHUNK = 1024  # texts per sparse product: bounds the memory of the n-gram arrays
@@ -46,23 +46,66 @@ class LinearScorer:
         widths_in_order = [max(columns.stop - columns.start, 2) for columns in self.head_slices.values()]
         self._segment_starts = np.cumsum([0, *widths_in_order])[:-1]
         self._segment_widths = np.array(widths_in_order, dtype=np.intp)
-        self._heads = {
+        self.segments = {
             head: slice(int(start), int(start + width))
             for head, start, width in zip(self.head_slices, self._segment_starts, widths_in_order, strict=True)
         }
+        # Every block's features side by side, for scoring a few texts with one dense computation for all blocks.
+        self._offsets = np.cumsum([0, *(len(block.idf) for block in self.blocks)])
+        self._idf = np.concatenate([np.empty(0), *(block.idf for block in self.blocks)])
+        self._weights = np.vstack([np.empty((0, len(self.intercepts))), *(block.weights for block in self.blocks)])
+        self._block_of = np.repeat(np.arange(len(self.blocks)), np.diff(self._offsets))  # per column
+        self._sublinear = np.array([block.sublinear_tf for block in self.blocks], dtype=bool)
 
     def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        chunks = (TextWords(texts[i : i + _CHUNK]) for i in range(0, max(len(texts), 1), _CHUNK))
-        decision = np.vstack([self.intercepts + sum(block.scores(words) for block in self.blocks) for words in chunks])
-        decision = decision[: len(texts)]
+        """Per head, one row of class probabilities per text (classes in `classes[head]` order)."""
+        matrix = self.probability_matrix(texts)
+        return {head: matrix[:, columns] for head, columns in self.segments.items()}
+
+    def probability_matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Every head's class probabilities side by side, one row per text; head by head as `segments` says."""
+        if len(texts) <= SMALL_BATCH:
+            decision = self._few_decisions(TextWords(texts))
+        else:
+            chunks = (TextWords(texts[i : i + _CHUNK]) for i in range(0, len(texts), _CHUNK))
+            decision = np.vstack(
+                [self.intercepts + sum(block.scores(words) for block in self.blocks) for words in chunks]
+            )
         if len(self._binary_starts):
             decision = np.insert(decision, self._binary_starts, 0.0, axis=1)
-        if not self._heads:
-            return {}
+        if not self.segments:
+            return decision
         widths = self._segment_widths
         exp = np.exp(decision - np.maximum.reduceat(decision, self._segment_starts, axis=1).repeat(widths, axis=1))
-        probabilities = exp / np.add.reduceat(exp, self._segment_starts, axis=1).repeat(widths, axis=1)
-        return {head: probabilities[:, columns] for head, columns in self._heads.items()}
+        return exp / np.add.reduceat(exp, self._segment_starts, axis=1).repeat(widths, axis=1)
+
+    def _few_decisions(self, words: TextWords) -> np.ndarray:
+        """Decision values of a few texts, text by text with dense NumPy (SciPy's per-call overhead would
+        outweigh the work), all blocks at once: count each feature, weight as the fitted TfidfTransformer does
+        (optional 1 + log tf, idf, l2 norm within each block), and multiply by the weights."""
+        decision = np.tile(self.intercepts, (len(words.per_text), 1))
+        for row, text in enumerate(words.per_text):
+            columns = np.concatenate(
+                [
+                    block.text_columns(text) + offset
+                    for block, offset in zip(self.blocks, self._offsets[:-1], strict=True)
+                ]
+            )
+            if not len(columns):
+                continue
+            columns.sort()
+            starts = np.flatnonzero(np.diff(columns, prepend=-1))
+            features = columns[starts]
+            tf = np.diff(starts, append=len(columns)).astype(np.float64)
+            block_of = self._block_of[features]
+            if self._sublinear.all():
+                tf = np.log(tf) + 1
+            elif self._sublinear.any():
+                tf = np.where(self._sublinear[block_of], np.log(tf) + 1, tf)
+            tf *= self._idf[features]
+            tf /= np.sqrt(np.bincount(block_of, tf * tf, minlength=len(self.blocks)))[block_of]
+            decision[row] += tf @ self._weights.take(features, axis=0)  # take: a faster gather than indexing
+        return decision
 
     def save(self, path: Path) -> None:
         """Write the scorer as one `.npz` of plain arrays (text as fixed-width Unicode; nothing pickled)."""

@@ -6,7 +6,7 @@ blocks (`TextWords`). What a word contributes is cached per word, as the words o
 n-grams (`char_wb`, which pads each word with spaces and never looks past it), or its tokens and the word n-grams
 inside it (`word`: the default token patterns match word characters only, so no token spans two words; a bigram
 across two words is looked up from the last token of one and the first of the next). A batch is counted with
-sparse products, (texts x words) @ (words x n-grams); a few texts with dense NumPy per text.
+sparse products, (texts x words) @ (words x n-grams); a few texts densely, text by text (`LinearScorer`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import scipy.sparse as sp
 ANALYZERS = ("word", "char_wb")
 # Token patterns that match word characters only (scikit-learn's default and its one-letter variant).
 WORD_PATTERNS = (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b")
-SMALL_BATCH = 16  # up to this many texts, dense NumPy per text beats SciPy's per-call overhead
+SMALL_BATCH = 16  # up to this many texts, dense NumPy per text (`LinearScorer`) beats SciPy's per-call overhead
 _CACHED_WORDS = 50_000  # distinct words whose n-grams a block keeps (a few MB); the cache restarts when full
 _NO_COLUMNS = np.empty(0, dtype=np.intp)
-_NO_TOKEN = -2  # first/last token id of a word without tokens; -1 is a token outside the vocabulary
+_NO_TOKEN = -2  # first/last token id of a word without tokens; -1 is a token that is in no known bigram
 
 
 class UnsupportedModel(ValueError):
@@ -43,7 +43,7 @@ def _matrix(rows: Sequence[np.ndarray], width: int) -> sp.csr_matrix:
 
 
 class TextWords:
-    """The whitespace-separated words of a batch of lowercased texts; for the sparse products, each distinct
+    """The whitespace-separated words of a batch of texts, lowercased; for the sparse products, each distinct
     word once and every text as its sequence of word numbers."""
 
     def __init__(self, texts: Sequence[str]) -> None:
@@ -58,10 +58,9 @@ class TextWords:
         first_position: dict[str, int] = {}
         positions = map(first_position.setdefault, chain.from_iterable(self.per_text), count())
         sequence = np.fromiter(positions, dtype=np.intp, count=total)
+        firsts = np.fromiter(first_position.values(), dtype=np.intp, count=len(first_position))
         renumbered = np.empty(total, dtype=np.intp)
-        renumbered[np.fromiter(first_position.values(), dtype=np.intp, count=len(first_position))] = np.arange(
-            len(first_position)
-        )
+        renumbered[firsts] = np.arange(len(firsts))
         return list(first_position), renumbered[sequence]
 
     @property
@@ -143,22 +142,9 @@ class Block:
 
     def scores(self, words: TextWords) -> np.ndarray:
         """Every class's share of the decision from this block, one row per text."""
-        if len(words.per_text) > SMALL_BATCH:
-            matrix = self.counts(words)  # a product's rows hold each column once: no duplicates to sum
-            matrix.data = self._weighted(matrix.data, matrix.indices, np.diff(matrix.indptr))
-            return np.asarray(matrix @ self.weights)
-        scores = np.zeros((len(words.per_text), self.weights.shape[1]))
-        for row, text in enumerate(words.per_text):
-            columns = self.text_columns(text)
-            if len(columns):
-                features, counts = np.unique(columns, return_counts=True)
-                tf = counts.astype(np.float64)
-                if self.sublinear_tf:
-                    tf = np.log(tf) + 1
-                tf *= self.idf[features]
-                tf /= np.sqrt(tf @ tf)
-                scores[row] = tf @ self.weights.take(features, axis=0)  # take: a faster gather than indexing
-        return scores
+        matrix = self.counts(words)  # a product's rows hold each column once: no duplicates to sum
+        matrix.data = self._weighted(matrix.data, matrix.indices, np.diff(matrix.indptr))
+        return np.asarray(matrix @ self.weights)
 
     def _weighted(self, counts: np.ndarray, features: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """TfidfTransformer on rows of `lengths` entries each: optional 1 + log(tf), times idf, l2-normalized."""
@@ -201,18 +187,14 @@ class WordBlock(Block):
                 f"one of the patterns {WORD_PATTERNS}"
             )
         self._tokens = re.compile(self.token_pattern).findall
+        # Bigrams are looked up by the ids of their two tokens (ids of the tokens that occur in bigrams).
         self.token_ids: dict[str, int] = {}
-        unigrams: dict[int, int] = {}
         bigram_keys, bigram_columns = [], []
         for column, term in enumerate(self.terms.tolist()):
-            ids = [self.token_ids.setdefault(part, len(self.token_ids)) for part in term.split(" ")]
-            if len(ids) == 1:
-                unigrams[ids[0]] = column
-            else:
-                bigram_keys.append((ids[0] << 32) + ids[1])
+            if " " in term:
+                left, right = (self.token_ids.setdefault(part, len(self.token_ids)) for part in term.split(" "))
+                bigram_keys.append((left << 32) + right)
                 bigram_columns.append(column)
-        self.unigram_column = np.full(len(self.token_ids), -1, dtype=np.intp)  # -1: a token only inside bigrams
-        self.unigram_column[list(unigrams)] = list(unigrams.values())
         # The same bigrams twice: a dict for the few lookups of one text or word, sorted keys for a batch's many.
         self.bigram_column = dict(zip(bigram_keys, bigram_columns, strict=True))
         order = np.argsort(bigram_keys)
@@ -237,12 +219,11 @@ class WordBlock(Block):
 
     def _find(self, word: str) -> tuple[np.ndarray, int, int]:
         """(columns of the n-grams inside the word, id of its first token, of its last)."""
-        ids = [self.token_ids.get(token, -1) for token in self._tokens(word)]
-        unigrams = [self.unigram_column[i] for i in ids if i >= 0] if self.ngram_range[0] == 1 else []
-        columns = np.array(
-            [column for column in unigrams if column >= 0] + self._known_bigrams(pairwise(ids)), dtype=np.intp
-        )
-        return (columns, ids[0], ids[-1]) if ids else (columns, _NO_TOKEN, _NO_TOKEN)
+        tokens = self._tokens(word)
+        ids = [self.token_ids.get(token, -1) for token in tokens]
+        unigrams = map(self.vocabulary.get, tokens) if self.ngram_range[0] == 1 else ()
+        columns = [column for column in unigrams if column is not None] + self._known_bigrams(pairwise(ids))
+        return (np.array(columns, dtype=np.intp), *((ids[0], ids[-1]) if ids else (_NO_TOKEN, _NO_TOKEN)))
 
     def word_columns(self, word: str) -> np.ndarray:
         columns: np.ndarray = self.entry(word)[0]
