@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     inline_max_chars: int = Field(
         default=5_000,
         ge=0,
-        description="Requests of at most this many characters (about 5 ms of work) are classified on the event "
-        "loop; larger ones in a worker thread, so that they don't hold up the worker's other connections",
+        description="Requests of at most this many characters (a few milliseconds of work) are classified on the "
+        "event loop; larger ones in a worker thread, so that they don't hold up the worker's other connections",
     )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Bearer keys for POST /v1/classify, comma-separated; empty: no key needed"

@@ -94,9 +94,11 @@ class LinearScorer:
             if not len(columns):
                 continue
             columns.sort()
-            starts = np.flatnonzero(np.diff(columns, prepend=-1))
-            features = columns[starts]
-            tf = np.diff(starts, append=len(columns)).astype(np.float64)
+            boundary = np.ones(len(columns) + 1, dtype=bool)  # where a run of one feature starts, and the end
+            np.not_equal(columns[1:], columns[:-1], out=boundary[1:-1])
+            edges = np.flatnonzero(boundary)
+            features = columns[edges[:-1]]
+            tf = np.diff(edges).astype(np.float64)
             block_of = self._block_of[features]
             if self._sublinear.all():
                 tf = np.log(tf) + 1
