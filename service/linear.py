@@ -160,7 +160,7 @@ class LinearScorer:
                     head_slices={head: slice(int(h["start"]), int(h["stop"])) for head, h in heads.items()},
                     classes={head: [str(label) for label in h["classes"]] for head, h in heads.items()},
                 )
+        except UnsupportedModel:
+            raise
         except (OSError, ValueError, KeyError, TypeError, IndexError, re.error) as error:
-            if isinstance(error, UnsupportedModel):
-                raise
             raise UnsupportedModel(f"unreadable scorer {path}: {error}") from error

@@ -15,6 +15,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from service import ngrams
 from service.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
 from service.linear import LinearScorer
 from service.ngrams import UnsupportedModel
@@ -67,6 +68,17 @@ def test_equal_at_every_batch_size(bundle: Bundle, fitted: Fitted, corpus: list[
 def test_odd_texts(bundle: Bundle, fitted: Fitted) -> None:
     assert_same(bundle, fitted, ODD_TEXTS, batch=len(ODD_TEXTS))
     assert_same(bundle, fitted, ODD_TEXTS, batch=1)
+
+
+def test_equal_when_the_per_word_caches_restart(
+    bundle: Bundle, fitted: Fitted, corpus: list[Example], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ngrams, "_CACHED_WORDS", 7)  # restarts every few words, within a text too
+    small = load_bundle(bundle.path)
+    texts = [ex.text for ex in corpus[:300]]
+    assert_same(small, fitted, texts, batch=1)
+    assert_same(small, fitted, texts, batch=len(texts))
+    assert all(len(block._cache) <= 7 for block in small.scorer.blocks)
 
 
 def test_no_texts(bundle: Bundle) -> None:
