@@ -12,15 +12,19 @@ from service.config import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT, Settings
 from service.formats import INPUT_FORMATS, OUTPUT_FORMATS, InputError
 from service.jobs import ENGINES, Request, run, summary_line
 from training.data import SPLITS, DataError, load_examples, read_label_map
-from training.evaluate import evaluate, render_markdown, write_report
 from training.sources import SOURCES, public_training_specs
-from training.train import train_bundle
 
 DEFAULT_MODEL = MODELS_DIR / "current"
 DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:PATH ({', '.join(SOURCES)})"
 
 
+# Training and evaluation import scikit-learn (about a second): only their commands load them, so `stance
+# classify` and `stance serve` start quickly and lean, like the service itself.
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    from training.train import train_bundle
+
     data = args.data or [CORPUS_DIR]
     if args.public:
         if not args.public.is_dir():
@@ -32,6 +36,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from training.evaluate import evaluate, render_markdown, write_report
+
     bundle = load_bundle(args.model)
     label_map = read_label_map(args.label_map) if args.label_map else None
     examples = load_examples(args.data, split=args.split, label_map=label_map)

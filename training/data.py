@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import datasets
-
 from service.bundle import HEADS
 
 LABELED_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv"}
@@ -44,15 +42,21 @@ def labeled_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of one JSONL or CSV file, read with the `datasets` library (kept in memory, no cache)."""
+def read_table(path: Path, kind: str, **options: Any) -> Any:
+    """A JSON-lines (`kind` "json") or CSV file as a `datasets.Dataset`, kept in memory (no cache)."""
+    import datasets  # a second to import: only the commands that read labeled data pay for it
+
     datasets.disable_progress_bars()
-    builder = datasets.Dataset.from_json if LABELED_SUFFIXES[path.suffix] == "json" else datasets.Dataset.from_csv
+    builder = datasets.Dataset.from_json if kind == "json" else datasets.Dataset.from_csv
     try:
-        table = builder(str(path), keep_in_memory=True)
+        return builder(str(path), keep_in_memory=True, **options)
     except Exception as error:  # datasets wraps parser errors in several types; all mean "unreadable file"
-        raise DataError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {error}") from error
-    yield from table
+        raise DataError(f"{path}: cannot be read as {kind.upper()}: {error}") from error
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of one JSONL or CSV file."""
+    yield from read_table(path, LABELED_SUFFIXES[path.suffix])
 
 
 LabelMap = dict[str, dict[str, str | None]]  # head -> {label of another scheme: our label, or None to drop}

@@ -16,12 +16,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import datasets
 
 from training.corpus import story_split
-from training.data import DataError, Example
+from training.data import DataError, Example, read_table
 
 LABEL_MAPS: dict[str, dict[str, dict[str, str]]] = {
     # ConfliBERT CAMEO: 0 neutral statement or appeal, 1 verbal cooperation, 2 material cooperation,
@@ -66,33 +63,24 @@ class Source:
     split: Callable[[Path, str], str] = hashed_split
 
 
-def _table(path: Path, **csv_options: Any) -> datasets.Dataset:
-    datasets.disable_progress_bars()
-    try:
-        return datasets.Dataset.from_csv(str(path), keep_in_memory=True, **csv_options)
-    except Exception as error:  # datasets wraps pandas' parser errors in several types
-        raise DataError(f"{path}: cannot be read: {error}") from error
-
-
 def read_cameo(path: Path) -> Iterator[tuple[str, str]]:
-    table = _table(path, sep="\t", header=None, names=["text", "label"], quoting=csv.QUOTE_NONE)
+    table = read_table(path, "csv", sep="\t", header=None, names=["text", "label"], quoting=csv.QUOTE_NONE)
     for row in table:
         yield row["text"], str(row["label"])
 
 
 def read_un_quadclass(path: Path) -> Iterator[tuple[str, str]]:
-    for row in _table(path, sep="\t"):
+    for row in read_table(path, "csv", sep="\t"):
         yield row["en"], str(row["QuadClass"])
 
 
 def read_nyt_cap(path: Path) -> Iterator[tuple[str, str]]:
-    for row in _table(path, sep=";"):
+    for row in read_table(path, "csv", sep=";"):
         yield row["Title"], str(row["Topic.Code"])
 
 
 def read_newsmtsc(path: Path) -> Iterator[tuple[str, str]]:
-    datasets.disable_progress_bars()
-    for row in datasets.Dataset.from_json(str(path), keep_in_memory=True):
+    for row in read_table(path, "json"):
         polarities = {target["polarity"] for target in row["targets"]}
         if len(polarities) == 1:
             yield row["sentence_normalized"], str(polarities.pop())
@@ -108,7 +96,7 @@ def clean_ag_news(text: str) -> str:
 
 
 def read_ag_news(path: Path) -> Iterator[tuple[str, str]]:
-    for row in _table(path):
+    for row in read_table(path, "csv"):
         yield clean_ag_news(f"{row['title']}. {row['description']}"), row["class"]
 
 
