@@ -59,14 +59,21 @@ class Bundle:
     thresholds: dict[str, float] = field(init=False, repr=False, compare=False)
     # Each head's labels in the order answers list them: the API's (HEADS), then any other class of the model.
     labels: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    # Those labels' columns in the scorer's probability matrix, all heads in turn; a label the model never saw
+    # gets the column just past the last (which `predict` fills with zeros).
+    answer_columns: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "thresholds", confidence_thresholds(self.path, self.manifest))
-        labels = {}
+        labels, columns = {}, []
+        width = max((segment.stop for segment in self.scorer.segments.values()), default=0)
         for head, classes in self.scorer.classes.items():
             known = HEADS.get(head, ())
             labels[head] = (*known, *(label for label in classes if label not in known))
+            start = self.scorer.segments[head].start
+            columns += [start + classes.index(label) if label in classes else width for label in labels[head]]
         object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "answer_columns", columns)
 
     @property
     def version(self) -> str:
@@ -124,22 +131,12 @@ def check_inside(bundle_dir: Path, models_dir: Path) -> Path:
     return resolved
 
 
-def file_sha256(bundle_dir: Path, manifest: dict[str, Any], name: str) -> str:
-    """The SHA-256 the manifest records for one of the bundle's files."""
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise BundleError(
-            f"{bundle_dir} is a bundle of format {manifest.get('format_version')!r}; this version reads format "
-            f"{FORMAT_VERSION}: train the model again (`make train`, or `stance train`)"
-        )
-    try:
-        return str(manifest["files"][name]["sha256"])
-    except (KeyError, TypeError) as error:
-        raise BundleError(f"the manifest of {bundle_dir} records no SHA-256 for {name}") from error
-
-
 def verified_file(bundle_dir: Path, manifest: dict[str, Any], name: str) -> Path:
     """One of the bundle's files, after checking its SHA-256 against the manifest."""
-    expected = file_sha256(bundle_dir, manifest, name)
+    try:
+        expected = str(manifest["files"][name]["sha256"])
+    except (KeyError, TypeError) as error:
+        raise BundleError(f"the manifest of {bundle_dir} records no SHA-256 for {name}") from error
     path = bundle_dir / name
     if not path.is_file():
         raise BundleError(f"{path} is missing")
@@ -153,12 +150,18 @@ def verified_file(bundle_dir: Path, manifest: dict[str, Any], name: str) -> Path
 
 
 def read_manifest(bundle_dir: Path) -> dict[str, Any]:
+    """The bundle's manifest, after checking that it is of the bundle format this version reads."""
     try:
         manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise BundleError(f"unreadable manifest in {bundle_dir}: {error}") from error
     if not isinstance(manifest, dict):
         raise BundleError(f"unreadable manifest in {bundle_dir}: not a JSON object")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"{bundle_dir} is a bundle of format {manifest.get('format_version')!r}; this version reads format "
+            f"{FORMAT_VERSION}: train the model again (`make train`, or `stance train`)"
+        )
     return manifest
 
 

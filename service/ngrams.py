@@ -162,9 +162,6 @@ class Block:
 class CharBlock(Block):
     """`char_wb` n-grams: each word padded with a space on both sides, n-grams inside it."""
 
-    def text_columns(self, words: list[str]) -> np.ndarray:
-        return np.concatenate([_NO_COLUMNS, *map(self.entry, words)])
-
     def _find(self, word: str) -> np.ndarray:
         padded = f" {word} "
         grams: list[str] = []

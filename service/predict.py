@@ -82,14 +82,8 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool) -> list[He
     matrix = scorer.probability_matrix(sentences)
     chosen = {head: matrix[:, columns].argmax(axis=1) for head, columns in scorer.segments.items()}
     explanations = explain_heads(scorer, sentences, chosen) if explain else [{}] * len(sentences)
-    # Every head's probabilities in answer order, all heads in one row; a label the model never saw gets 0 (the
-    # extra last column).
-    answer_order = [
-        columns.start + scorer.classes[head].index(label) if label in scorer.classes[head] else matrix.shape[1]
-        for head, columns in scorer.segments.items()
-        for label in bundle.labels[head]
-    ]
-    rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, answer_order].tolist()
+    # Every head's probabilities in answer order, all heads in one row (with 0 for labels the model never saw).
+    rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, bundle.answer_columns].tolist()
     results: list[Heads] = [{} for _ in sentences]
     start = 0
     for head, labels in bundle.labels.items():
