@@ -34,23 +34,23 @@ train-public: $(INSTALLED) ## train the same configuration on the corpus plus ev
 
 bench: $(BENCH_INSTALLED) models/current ## speed: in-process, splitting, HTTP vs a no-op route, start-up -> docs/benchmarks.md
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python -m training.bench_speed
+	$(BIN)/python -m benchmarks.speed
 
 levers: $(INSTALLED) ## dev macro-F1 of each training lever (char ranges, C, weights) -> docs/benchmarks.md
-	$(BIN)/python -m training.levers --public $(PUBLIC_DATA)
+	$(BIN)/python -m benchmarks.levers --public $(PUBLIC_DATA)
 
 bench-quality: $(BENCH_INSTALLED) ## our model against scikit-learn, fastText, VADER and MiniLM peers -> docs/benchmarks.md
-	$(BIN)/python -m training.bench_quality --public $(PUBLIC_DATA)
+	$(BIN)/python -m benchmarks.quality --public $(PUBLIC_DATA)
 
 .PHONY: bench-scale
 bench-scale: $(INSTALLED) models/current ## stance classify on 1M sentences: 1 process, 2 processes, 2-worker Dask -> docs/benchmarks.md
-	$(BIN)/python -m training.bench_scale
+	$(BIN)/python -m benchmarks.scale
 
 evaluate: $(INSTALLED) models/current ## evaluate the current model on the corpus test split (report in reports/)
 	$(BIN)/stance evaluate --data data/corpus --split test
 
 evaluate-public: $(INSTALLED) ## corpus-only vs corpus+public models on held-out public sets -> docs/evaluation.md
-	$(BIN)/python -m training.evaluate_public --public $(PUBLIC_DATA) --out docs/evaluation.md
+	$(BIN)/python -m benchmarks.public_sets --public $(PUBLIC_DATA) --out docs/evaluation.md
 
 corpus-stats: $(INSTALLED) ## print the corpus size and label tables and refresh them in data/README.md
 	$(BIN)/python -m training.corpus stats --readme data/README.md
@@ -62,9 +62,9 @@ serve: $(INSTALLED) models/current ## train the default model if missing, then s
 WRK := command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 
 .PHONY: load-test
-load-test: $(INSTALLED) models/current ## 64 clients for 2 minutes against `python -m service.serve`, a model reload midway -> docs/benchmarks.md
+load-test: $(INSTALLED) models/current ## 64 clients for 2 minutes against `python -m service.api.serve`, a model reload midway -> docs/benchmarks.md
 	$(WRK)
-	$(BIN)/python -m training.load_test --seconds 120 --connections 64
+	$(BIN)/python -m benchmarks.load_test --seconds 120 --connections 64
 
 test: $(INSTALLED) ## run the tests (with a schemathesis run and a 15-second load test)
 	$(WRK)

@@ -1,1 +1,2 @@
-"""Runtime side: the model bundle format, its loader, sentence splitting, the pure predict and the HTTP API."""
+"""The service side: the model runtime (`service.model`), the HTTP API (`service.api`) and batch jobs
+(`service.batch.rows`). The API and batch jobs depend on the runtime, never on each other."""

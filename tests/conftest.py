@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.bundle import Bundle, load_bundle, set_current
-from service.config import CORPUS_DIR, Settings
-from service.main import create_app
-from training.data import Example, load_examples
+from service.api.app import create_app
+from service.api.settings import Settings
+from service.model.bundle import Bundle, load_bundle, set_current
+from service.model.paths import CORPUS_DIR
+from training.data import load_examples
+from training.examples import Example
 from training.fitted import load_fitted
 from training.train import train_bundle
 

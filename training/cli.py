@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from service.batch import Options
-from service.bundle import BundleError, load_bundle, set_current
-from service.config import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT, Settings
-from service.formats import INPUT_FORMATS, OUTPUT_FORMATS, InputError
-from service.jobs import ENGINES, Request, run, summary_line
-from training.data import SPLITS, DataError, load_examples, read_label_map
+from service.api.settings import Settings
+from service.batch.formats import INPUT_FORMATS, OUTPUT_FORMATS, InputError
+from service.batch.jobs import ENGINES, Request, run, summary_line
+from service.batch.rows import Options
+from service.model.bundle import BundleError, load_bundle, set_current
+from service.model.paths import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT
+from training.data import SPLITS, load_examples, read_label_map
+from training.examples import DataError
 from training.sources import SOURCES, public_training_specs
 
 DEFAULT_MODEL = MODELS_DIR / "current"
@@ -79,7 +81,7 @@ def cmd_classify(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from service.serve import run
+    from service.api.serve import run
 
     run(str(args.model), args.host, args.port, args.workers, Settings().log_level)
 

@@ -1,5 +1,5 @@
 """Fold fitted scikit-learn objects (a union of TF-IDF vectorizers, one logistic regression per head) into the
-service's array-only scorer, `service.linear.LinearScorer`: what a bundle serves."""
+service's array-only scorer, `service.model.linear.LinearScorer`: what a bundle serves."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from service.linear import LinearScorer
-from service.ngrams import UnsupportedModel, make_block
+from service.model.linear import LinearScorer
+from service.model.ngrams import UnsupportedModel, make_block
 
 # Settings the scorer reproduces only with these values.
 _REQUIRED = {

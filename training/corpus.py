@@ -13,8 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from service.bundle import HEADS
-from service.config import CORPUS_DIR
+from service.model.bundle import HEADS
+from service.model.paths import CORPUS_DIR
 from training.markdown import update_file
 
 SPLIT_SHARES = (("train", 70), ("dev", 15), ("test", 15))

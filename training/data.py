@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.bundle import HEADS
+from service.model.bundle import HEADS
+from training.examples import DataError, Example, read_table
+from training.sources import load_source, parse_spec
 
 LABELED_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv"}
 SPLITS = ("train", "dev", "test")
-
-
-class DataError(ValueError):
-    """A labeled file can't be used: the message names the file, the row and the problem."""
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    labels: dict[str, str]
-    split: str | None = None
-    source: str = ""
-    meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def labeled_files(path: Path) -> list[Path]:
@@ -40,18 +28,6 @@ def labeled_files(path: Path) -> list[Path]:
     if path.suffix not in LABELED_SUFFIXES:
         raise DataError(f"{path}: unsupported format {path.suffix!r} (use .jsonl or .csv)")
     return [path]
-
-
-def read_table(path: Path, kind: str, **options: Any) -> Any:
-    """A JSON-lines (`kind` "json") or CSV file as a `datasets.Dataset`, kept in memory (no cache)."""
-    import datasets  # a second to import: only the commands that read labeled data pay for it
-
-    datasets.disable_progress_bars()
-    builder = datasets.Dataset.from_json if kind == "json" else datasets.Dataset.from_csv
-    try:
-        return builder(str(path), keep_in_memory=True, **options)
-    except Exception as error:  # datasets wraps parser errors in several types; all mean "unreadable file"
-        raise DataError(f"{path}: cannot be read as {kind.upper()}: {error}") from error
 
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
@@ -110,8 +86,6 @@ def load_examples(
 
     `label_map` renames gold labels of another scheme onto ours (plain files only) before they are checked.
     """
-    from training.sources import load_source, parse_spec  # sources builds on this module's Example
-
     examples: list[Example] = []
     for spec in specs:
         source, path = parse_spec(str(spec))

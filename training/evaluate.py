@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from service.bundle import HEADS, Bundle
-from service.predict import predict
-from training.data import Example
+from service.model.bundle import HEADS, Bundle
+from service.model.predict import predict
+from training.examples import Example
 
 
 def score_head(gold: list[str], predicted: list[str], labels: list[str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import joblib
 import sklearn
 
-from service.bundle import FITTED_FILE, BundleError, read_manifest, resolve_bundle_dir, verified_file
+from service.model.bundle import FITTED_FILE, BundleError, read_manifest, resolve_bundle_dir, verified_file
 
 
 def major_minor(version: str) -> tuple[int, ...]:

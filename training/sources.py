@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.corpus import story_split
-from training.data import DataError, Example, read_table
+from training.examples import DataError, Example, read_table
 
 LABEL_MAPS: dict[str, dict[str, dict[str, str]]] = {
     # ConfliBERT CAMEO: 0 neutral statement or appeal, 1 verbal cooperation, 2 material cooperation,

@@ -18,11 +18,12 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
-from service.bundle import FITTED_FILE, HEADS, Bundle, sha256_file, write_bundle
-from service.predict import predict
+from service.model.bundle import FITTED_FILE, HEADS, Bundle, sha256_file, write_bundle
+from service.model.predict import predict
 from training.compile import compile_scorer
-from training.data import Example, labeled_files
+from training.data import labeled_files
 from training.evaluate import evaluate
+from training.examples import Example
 from training.sources import parse_spec
 
 DEFAULT_PARAMS: dict[str, Any] = {

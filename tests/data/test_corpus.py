@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from service.bundle import HEADS
-from service.config import DATA_DIR
+from service.model.bundle import HEADS
+from service.model.paths import DATA_DIR
 from training.corpus import STATS_BLOCK, read_corpus, stats, story_split
 from training.markdown import replace_block
 

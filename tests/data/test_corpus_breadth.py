@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
-from service.bundle import HEADS
+from service.model.bundle import HEADS
 from training.corpus import read_corpus
 
 MIN_ROWS = 4000

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
-from service.bundle import Bundle
+from service.model.bundle import Bundle
 from tests.e2e.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve
 
 WIDE = {"width": 1280, "height": 900}

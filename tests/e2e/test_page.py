@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, Request, Route, expect
 
-from service.routes.page import STATIC_DIR
+from service.api.routes.page import STATIC_DIR
 from tests.e2e.browser import get_json, post_json
 from tests.e2e.conftest import MAX_TEXT_CHARS
 

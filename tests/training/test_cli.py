@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle import SCORER_FILE, Bundle
+from service.model.bundle import SCORER_FILE, Bundle
 from training.cli import main
-from training.data import Example
+from training.examples import Example
 
 
 def write_labeled(path: Path, examples: list[Example]) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DataError, labeled_files, load_examples
+from training.data import labeled_files, load_examples
+from training.examples import DataError
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import f1_score
 
-from service.bundle import Bundle
-from service.predict import predict
-from training.data import Example
+from service.model.bundle import Bundle
+from service.model.predict import predict
 from training.evaluate import calibration, chosen_label, evaluate, score_head, write_report
+from training.examples import Example
 
 
 def test_score_head_on_a_known_case() -> None:

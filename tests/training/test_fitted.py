@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sklearn
 
-from service.bundle import FITTED_FILE, MANIFEST_FILE, Bundle, BundleError
+from service.model.bundle import FITTED_FILE, MANIFEST_FILE, Bundle, BundleError
 from training.fitted import load_fitted, major_minor
 
 

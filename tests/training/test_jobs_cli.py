@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from service.bundle import Bundle
+from service.model.bundle import Bundle
 from training.cli import main
 
 LINES = [

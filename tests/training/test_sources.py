@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle import HEADS
-from training.data import DataError, load_examples
+from service.model.bundle import HEADS
+from training.data import load_examples
+from training.examples import DataError
 from training.sources import LABEL_MAPS, SOURCES, clean_ag_news, load_source, parse_spec
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from service.bundle import load_bundle
-from service.predict import predict
-from training.data import Example
+from service.model.bundle import load_bundle
+from service.model.predict import predict
+from training.examples import Example
 from training.fitted import load_fitted
 from training.train import confidence_threshold, source_of, split_examples, train_bundle
 

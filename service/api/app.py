@@ -1,0 +1,207 @@
+"""The FastAPI application: `uvicorn --factory service.api.app:create_app` (production: `python -m service.api.serve`).
+
+Layers, outermost first: the request context (request id, metrics, access log, `X-Request-ID` and
+`X-Model-Version` headers, problem+json for unexpected errors), the body limit, then FastAPI's routes with the
+problem+json exception handlers of service/errors.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from service.api import errors
+from service.api.deps import get_bundle, require_admin, require_api_key
+from service.api.limits import BodyLimitMiddleware
+from service.api.metrics import Metrics, mark_process_dead
+from service.api.middleware import RequestContextMiddleware
+from service.api.routes import admin, classify, meta, page
+from service.api.routes import metrics as metrics_routes
+from service.api.settings import Settings
+from service.api.state import ModelState
+from service.model.bundle import Bundle
+
+RESPONSE_HEADERS = {
+    "X-Request-ID": {
+        "description": "The request id: the client's X-Request-ID when it is a sane token, else a new one",
+        "schema": {"type": "string"},
+    },
+    "X-Model-Version": {
+        "description": "The model version that answered (or that is served, for answers without a model)",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def install_sighup(state: ModelState) -> Callable[[], None]:
+    """SIGHUP reloads `current` in a thread (requests keep flowing); a no-op when already served. Signals can
+    only be handled in the main thread: elsewhere (tests) nothing is installed."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+        return lambda: None
+
+    def on_sighup(signum: int, frame: Any) -> None:
+        threading.Thread(
+            target=state.reload, kwargs={"source": "SIGHUP", "only_if_changed": True}, name="stance-reload", daemon=True
+        ).start()
+
+    previous = signal.signal(signal.SIGHUP, on_sighup)
+
+    def restore() -> None:
+        signal.signal(signal.SIGHUP, previous)
+
+    return restore
+
+
+def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -> FastAPI:
+    """Build the app; without a `bundle`, the one at `settings.model_path` is loaded (and checked) at start-up.
+
+    Raises StartupError when the settings must not serve (admin endpoints enabled without an admin key)."""
+    settings = settings or Settings()
+    settings.check_startup()
+    state = ModelState(settings, bundle)
+    metrics = Metrics() if settings.metrics_enabled else None
+    if metrics is not None:
+        state.listeners.append(metrics.model_swapped)
+        if bundle is not None:
+            metrics.model_swapped(None, bundle)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A bundle that fails a check stops start-up with BundleError's message.
+        if state.bundle is None:
+            state.load_initial()
+        restore = install_sighup(state)
+        try:
+            yield
+        finally:
+            restore()
+            mark_process_dead(os.getpid())
+
+    app = FastAPI(
+        title="Stance and sentiment classifier",
+        summary="Labels every sentence of news about international relations on topic, stance and sentiment.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.model = state
+    app.state.metrics = metrics
+    if metrics is not None:
+        state.reload_listeners.append(lambda result: metrics.reload_result(result.status))
+    errors.install(app)
+    app.include_router(classify.router)
+    app.include_router(meta.router)
+    app.include_router(page.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_routes.router)
+    if settings.admin_enabled:
+        app.include_router(admin.router)
+    if settings.noop_route:
+        app.include_router(meta.noop_router)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, state=state, metrics=metrics)  # added last: outermost
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app, settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _calls(dependant: Dependant) -> set[Any]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """FastAPI's schema with problem+json errors, the limits on the classify request, the bearer schemes and
+    the response headers."""
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
+    )
+    statuses: dict[tuple[str, str], set[int]] = {}
+    security: dict[tuple[str, str], str] = {}
+    for route in iter_route_contexts(app.routes):  # the routes of included routers, with their full paths
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        dependant: Dependant = route.dependant
+        calls = _calls(dependant)
+        codes: set[int] = set()
+        if route.body_field is not None:
+            codes |= {400, 413, 422}
+        if dependant.query_params or dependant.path_params or dependant.header_params:
+            codes.add(422)
+        if get_bundle in calls:
+            codes.add(503)
+        scheme = None
+        if require_api_key in calls and settings.api_keys:
+            scheme = "apiKey"
+        if require_admin in calls:
+            scheme = "adminKey"
+        if scheme is not None:
+            codes.add(401)
+        path = str(route.path)
+        for method in route.methods or ():
+            statuses[(method, path)] = codes
+            if scheme is not None:
+                security[(method, path)] = scheme
+    errors.document(schema, statuses)
+    components = schema.setdefault("components", {})
+    if security:
+        components["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "bearer", "description": "One of STANCE_API_KEYS"},
+            "adminKey": {"type": "http", "scheme": "bearer", "description": "STANCE_ADMIN_KEY"},
+        }
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if (method.upper(), path) in security:
+                operation["security"] = [{security[(method.upper(), path)]: []}]
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {}).update(RESPONSE_HEADERS)
+    describe_classify_request(components.get("schemas", {}).get("ClassifyRequest"), settings)
+    return schema
+
+
+# A text the service accepts: some character that is not whitespace, and no NUL.
+TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+def describe_classify_request(request: dict[str, Any] | None, settings: Settings) -> None:
+    """What pydantic can't say in the schema: exactly one of `text`/`texts` (null counts as absent), texts not
+    blank and without NUL, and the limits from the settings."""
+    if request is None:
+        return
+    text_rules = {"minLength": 1, "maxLength": settings.max_text_chars, "pattern": TEXT_PATTERN}
+    for name, prop in request.get("properties", {}).items():
+        if name not in ("text", "texts"):
+            continue
+        for option in prop.get("anyOf", [prop]):
+            if option.get("type") == "string":
+                option.update(text_rules)
+            elif option.get("type") == "array":
+                option["maxItems"] = settings.max_texts
+                option.setdefault("items", {}).update(text_rules)
+    request["oneOf"] = [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["texts"], "properties": {"texts": {"type": "array"}}},
+    ]
+    request["description"] = (
+        "Exactly one of `text` (a string) or `texts` (a list of strings). Over a limit (`max_texts`, "
+        f"{settings.max_texts} texts; `max_text_chars`, {settings.max_text_chars} characters a text; "
+        f"`max_sentences`, {settings.max_sentences} sentences a text; `max_request_sentences`, "
+        f"{settings.max_request_sentences} in all; `max_body_bytes`, {settings.max_body_bytes} bytes) the answer "
+        "is 413."
+    )

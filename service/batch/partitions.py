@@ -1,0 +1,162 @@
+"""Partitions of a batch job and the code that runs one, on whichever process or machine the job sends it to.
+
+A job cuts every input file into partitions of `partition_rows` rows (JSONL and CSV by one quick pass for byte
+offsets, Parquet from its footer), numbered across the input files in name order, and writes each one to its
+own part in the output folder:
+
+    OUT/
+      _job.json                  the job: inputs (path, bytes, rows), model version, options; --resume checks it
+      part-00000.jsonl           records of partition 0 (.parquet for Parquet output) ...
+      part-00001.jsonl
+      _rejects/part-00000.jsonl  rows of partition 0 set aside, with the reason (only partitions that have any)
+      _stats/part-00000.json     partition 0's counts: rows, classified, rejected, sentences
+      _SUCCESS                   written last, once every partition is there
+
+Part names are zero-padded to 5 digits (more past 99,999 partitions), so the parts in name order are the
+one-process output. Each file is written under a hidden temporary name (`.part-00000.jsonl.<random>.tmp`) and
+renamed into place, rejects and counts first, the part last: a partition whose part and counts exist is
+complete. Names starting with `_` or `.` are skipped by Parquet and Arrow dataset readers, so `OUT/` reads as one
+dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from service.batch.formats import Slice, atomic_file, open_writer, plan_file, read_slice
+from service.batch.rows import Options, Stats, classify_rows, output_schema
+from service.model.bundle import Bundle, BundleError, load_bundle
+
+JOB_FILE = "_job.json"
+SUCCESS_FILE = "_SUCCESS"
+REJECTS_DIR = "_rejects"
+STATS_DIR = "_stats"
+EXTENSIONS = {"jsonl": ".jsonl", "parquet": ".parquet"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to run a partition: sent to other processes and machines as it is."""
+
+    model: str  # absolute path of the bundle folder
+    model_version: str
+    options: Options
+    output_format: str = "jsonl"
+
+
+@dataclass(frozen=True)
+class Partition:
+    index: int
+    name: str  # part-00000, without extension
+    slice: Slice
+
+
+@dataclass(frozen=True)
+class Plan:
+    partitions: list[Partition]
+    inputs: list[dict[str, Any]]
+    rows: int
+
+
+def part_names(count: int) -> list[str]:
+    width = max(5, len(str(count - 1)))
+    return [f"part-{index:0{width}d}" for index in range(count)]
+
+
+def plan(files: Iterable[tuple[Path, str]], partition_rows: int) -> Plan:
+    """Partitions of every input file, in order, and what the inputs are (for `_job.json`)."""
+    slices: list[Slice] = []
+    inputs: list[dict[str, Any]] = []
+    rows = 0
+    for path, fmt in files:
+        file_slices, file_rows = plan_file(path.resolve(), fmt, partition_rows, row_base=rows)
+        slices.extend(file_slices)
+        inputs.append({"path": str(path.resolve()), "format": fmt, "bytes": path.stat().st_size, "rows": file_rows})
+        rows += file_rows
+    names = part_names(len(slices))
+    return Plan(
+        [Partition(i, name, part) for i, (name, part) in enumerate(zip(names, slices, strict=True))], inputs, rows
+    )
+
+
+# --- one partition (runs on a worker) --------------------------------------------------------------------------
+
+_BUNDLES: dict[str, Bundle] = {}
+_BUNDLES_LOCK = threading.Lock()
+
+
+def preload(job: Job, bundle: Bundle) -> None:
+    """Hand this process's workers the bundle already loaded (partitions run in the process that planned them)."""
+    with _BUNDLES_LOCK:
+        _BUNDLES[job.model] = bundle
+
+
+def worker_bundle(job: Job) -> Bundle:
+    """The job's bundle, loaded once per process and checked to be the version the job was planned with."""
+    with _BUNDLES_LOCK:
+        bundle = _BUNDLES.get(job.model)
+        if bundle is None:
+            bundle = _BUNDLES[job.model] = load_bundle(Path(job.model))
+    if bundle.version != job.model_version:
+        raise BundleError(f"{job.model} holds model {bundle.version}, but the job was planned with {job.model_version}")
+    return bundle
+
+
+class _Rejects:
+    """Reject lines of one partition, to a temporary file opened at the first one and renamed on commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        self.stream: IO[str] | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.stream is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.stream = self.temporary.open("w", encoding="utf-8")
+        self.stream.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+    def commit(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.temporary.unlink()
+
+
+def run_partition(partition: Partition, job: Job, out_dir: str) -> tuple[int, Stats]:
+    """Classify one partition into `out_dir`: its rejects, then its counts, then its part, each renamed into place."""
+    bundle = worker_bundle(job)
+    folder = Path(out_dir)
+    options = job.options
+    part = partition.slice
+    stats = Stats()
+    rejects = _Rejects(folder / REJECTS_DIR / f"{partition.name}.jsonl")
+    with atomic_file(folder / f"{partition.name}{EXTENSIONS[job.output_format]}") as temporary:
+        writer = open_writer(temporary, job.output_format, output_schema(bundle, options))
+        try:
+            rows = read_slice(part, (options.text_field, options.id_field))
+            for records, counts in classify_rows(bundle, rows, options, part.path, part.row_base, rejects.write):
+                writer.write(records)
+                stats.add(counts)
+        except BaseException:
+            rejects.discard()
+            raise
+        finally:
+            writer.close()
+        rejects.commit()
+        with atomic_file(folder / STATS_DIR / f"{partition.name}.json") as stats_file:
+            stats_file.write_text(json.dumps(asdict(stats)) + "\n", encoding="utf-8")
+    return partition.index, stats

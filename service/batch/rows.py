@@ -1,0 +1,250 @@
+"""Batch classification of rows: check each row, label the good ones a chunk at a time, build output records.
+
+Three output shapes (`Options.mode`):
+
+- `texts`: one record per row, the whole text labelled as one unit:
+  `{"id": ..., "text": ..., "topic": {"label", "score", "scores", "confident"}, "stance": ..., "sentiment": ...}`
+  (with `explain`, each head also has the API's `explain` list);
+- `sentences`: one record per sentence, split and labelled by `service.model.predict.classify` as the API does:
+  `{"id": ..., "row": ..., "sentence": i, "start": ..., "end": ..., "text": ..., <heads>}`;
+- `summary`: one record per row with the share of its sentences per label per head, the API's `summary`:
+  `{"id": ..., "row": ..., "sentences": n, "summary": {head: {label: share}}}`.
+
+`id` is the row's `--id-field` value, present when the row has that field; `row` is the row's number in the
+input, from 1. A row that can't be labelled (no text, text not valid UTF-8, over `max_text_chars`, unreadable)
+is handed to a reject callback with the reason instead.
+
+Rows are labelled in chunks: rows 0-499 of a file, 500-999, and so on (`chunk_key`). Partitions hold a whole
+number of chunks (`partition_rows` is a multiple of `CHUNK_ROWS`), so a file read whole and the same file read
+partition by partition go through the scorer in the same batches and give bit-for-bit the same numbers, whatever
+the partition size or the number of workers. (The scorer's sums run in an order that depends on the batch, so
+other batches could differ in the last bit.)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
+from itertools import groupby, islice
+from typing import IO, Any
+
+from service.batch.formats import InputError, RawRow
+from service.model.bundle import Bundle
+from service.model.predict import classify, predict
+
+__all__ = ["CHUNK_ROWS", "FORMATS", "MODES", "InputError", "Options", "Stats"]
+
+FORMATS = ("jsonl", "csv")  # what `read_records` reads
+MODES = ("texts", "sentences", "summary")
+CHUNK_ROWS = 500
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a job does with each row; the same for every partition."""
+
+    text_field: str = "text"
+    id_field: str = "id"
+    mode: str = "texts"
+    max_text_chars: int = 20_000
+    partition_rows: int = 10_000  # a multiple of CHUNK_ROWS
+    explain: bool = False
+
+
+@dataclass
+class Stats:
+    """Rows read, classified and rejected, and sentences labelled."""
+
+    rows: int = 0
+    classified: int = 0
+    rejected: int = 0
+    sentences: int = 0
+
+    def add(self, other: Stats) -> None:
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+Reject = Callable[[dict[str, Any]], None]
+
+
+def chunk_key(index: int) -> int:
+    """Which chunk the row at `index` of its file belongs to."""
+    return index // CHUNK_ROWS
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8, or a JSON "\ud800" escape
+        return False
+    return True
+
+
+def check_row(row: RawRow, options: Options) -> tuple[str, str | None]:
+    """(the row's text, None) when it can be labelled, else ("", why not)."""
+    if row.record is None:
+        return "", row.error or "unreadable row"
+    record_id = row.record.get(options.id_field)
+    if isinstance(record_id, str) and not _is_unicode(record_id):
+        return "", f"id field {options.id_field!r} is not valid UTF-8"
+    text = row.record.get(options.text_field)
+    if text is not None and not isinstance(text, str):
+        return "", f"text field {options.text_field!r} is not a string but {type(text).__name__}"
+    if not text or not text.strip():
+        return "", f"missing or empty text field {options.text_field!r}"
+    if not _is_unicode(text):
+        return "", f"text field {options.text_field!r} is not valid UTF-8"
+    if len(text) > options.max_text_chars:
+        return "", f"text has {len(text):,} characters (limit max_text_chars={options.max_text_chars:,})"
+    return text, None
+
+
+def reject_record(row: RawRow, number: int, source: str, reason: str, id_field: str) -> dict[str, Any]:
+    """The reject file's line for a row: its number, file, id (when it has a readable one) and the reason."""
+    rejected: dict[str, Any] = {"row": number, "file": source}
+    if row.record is not None and id_field in row.record:
+        record_id = row.record[id_field]
+        if not isinstance(record_id, str) or _is_unicode(record_id):
+            rejected["id"] = record_id
+    rejected["reason"] = reason
+    return rejected
+
+
+def classify_rows(
+    bundle: Bundle, rows: Iterable[RawRow], options: Options, source: str, row_base: int, reject: Reject
+) -> Iterator[tuple[list[dict[str, Any]], Stats]]:
+    """Label the rows of one file (or slice of it) a chunk at a time: (output records, counts) per chunk.
+
+    A row's number is `row_base + index + 1`; rows that can't be labelled go to `reject` (which may raise to
+    stop the job instead)."""
+    for _, group in groupby(rows, key=lambda row: chunk_key(row.index)):
+        chunk = list(group)
+        stats = Stats(rows=len(chunk))
+        good: list[tuple[int, dict[str, Any], str]] = []
+        for row in chunk:
+            number = row_base + row.index + 1
+            text, reason = check_row(row, options)
+            if reason is not None:
+                reject(reject_record(row, number, source, reason, options.id_field))
+                stats.rejected += 1
+            else:
+                assert row.record is not None
+                good.append((number, row.record, text))
+        stats.classified = len(good)
+        records = label(bundle, good, options)
+        if options.mode == "summary":
+            stats.sentences = sum(record["sentences"] for record in records)
+        else:
+            stats.sentences = len(records)  # a text labelled whole counts as one sentence
+        yield records, stats
+
+
+def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: Options) -> list[dict[str, Any]]:
+    """Output records for (row number, record, text) triples, in the shape of `options.mode`."""
+    texts = [text for _, _, text in rows]
+    if options.mode == "texts":
+        return [
+            {
+                **_identity(record, options),
+                "text": text,
+                **{head: result.record() for head, result in heads.items()},
+            }
+            for (_, record, text), heads in zip(rows, predict(bundle, texts, explain=options.explain), strict=True)
+        ]
+    documents = classify(bundle, texts, split=True, explain=options.explain and options.mode == "sentences")
+    records: list[dict[str, Any]] = []
+    for (number, record, _), document in zip(rows, documents, strict=True):
+        identity = {**_identity(record, options), "row": number}
+        if options.mode == "summary":
+            records.append({**identity, "sentences": len(document.sentences), "summary": document.summary})
+            continue
+        for index, sentence in enumerate(document.sentences):
+            span = sentence.span
+            records.append(
+                {
+                    **identity,
+                    "sentence": index,
+                    "start": span.start,
+                    "end": span.end,
+                    "text": span.text,
+                    **{head: result.record() for head, result in sentence.heads.items()},
+                }
+            )
+    return records
+
+
+def _identity(record: dict[str, Any], options: Options) -> dict[str, Any]:
+    return {"id": record[options.id_field]} if options.id_field in record else {}
+
+
+def output_schema(bundle: Bundle, options: Options) -> Any:
+    """The Parquet schema of the records of `options.mode`: the JSONL records' nesting; `id` is a string."""
+    import pyarrow as pa
+
+    mode = options.mode
+    shares = {head: pa.struct([(name, pa.float64()) for name in names]) for head, names in bundle.labels.items()}
+    answer = [("label", pa.string()), ("score", pa.float64()), ("confident", pa.bool_())]
+    if options.explain:
+        answer.append(("explain", pa.list_(pa.struct([("feature", pa.string()), ("weight", pa.float64())]))))
+    heads = [(head, pa.struct([*answer[:2], ("scores", scores), *answer[2:]])) for head, scores in shares.items()]
+    identity = [("id", pa.string()), ("row", pa.int64())]
+    if mode == "texts":
+        columns = [("id", pa.string()), ("text", pa.string()), *heads]
+    elif mode == "sentences":
+        spans = [("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())]
+        columns = [*identity, *spans, *heads]
+    else:
+        columns = [*identity, ("sentences", pa.int64()), ("summary", pa.struct(list(shares.items())))]
+    return pa.schema(columns)
+
+
+# --- records already in memory (one file read as a whole, no partitions) ---------------------------------------
+
+
+def format_of(name: str) -> str:
+    """The input format implied by a file name (`-`, stdin, is JSONL)."""
+    if name == "-" or name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    raise InputError(f"{name}: unknown format; use a .jsonl or .csv file")
+
+
+def read_records(stream: IO[str], fmt: str) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL or CSV text stream; the first bad line raises InputError."""
+    if fmt == "csv":
+        yield from csv.DictReader(stream)
+        return
+    for line_number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"line {line_number}: invalid JSON: {error.msg}") from error
+        if not isinstance(record, dict):
+            raise InputError(f"line {line_number}: expected a JSON object, got {type(record).__name__}")
+        yield record
+
+
+def classify_records(
+    bundle: Bundle, records: Iterable[dict[str, Any]], text_field: str = "text", explain: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Label each record's whole text on every head, keeping its `id` when it has one; a record without text
+    raises InputError. With `explain`, each head also lists the n-grams behind its label."""
+    iterator = enumerate(records, start=1)
+    while chunk := list(islice(iterator, CHUNK_ROWS)):
+        texts = []
+        for row_number, record in chunk:
+            text = record.get(text_field)
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(f"row {row_number}: missing or empty text field {text_field!r}")
+            texts.append(text)
+        for (_, record), text, heads in zip(chunk, texts, predict(bundle, texts, explain=explain), strict=True):
+            output: dict[str, Any] = {"id": record["id"]} if "id" in record else {}
+            output["text"] = text
+            output.update({head: result.record() for head, result in heads.items()})
+            yield output

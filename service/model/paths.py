@@ -1,0 +1,10 @@
+"""The project's folders, in one place: the shipped data and the models folder (paths of a source checkout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJECT_ROOT / "data"
+CORPUS_DIR = DATA_DIR / "corpus"
+MODELS_DIR = PROJECT_ROOT / "models"
