@@ -17,7 +17,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $@
 
-setup: $(INSTALLED) ## create .venv and install the project with pinned dependencies
+setup: $(INSTALLED) ## create .venv and install the project with pinned dependencies (extras train, scale, dev)
 
 $(BENCH_INSTALLED): $(INSTALLED)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
@@ -33,7 +33,7 @@ train-public: $(INSTALLED) ## train the same configuration on the corpus plus ev
 	$(BIN)/stance train --public $(PUBLIC_DATA)
 
 bench: $(BENCH_INSTALLED) models/current ## speed: in-process, splitting, HTTP vs a no-op route, start-up -> docs/benchmarks.md
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(WRK)
 	$(BIN)/python -m benchmarks.speed
 
 levers: $(INSTALLED) ## dev macro-F1 of each training lever (char ranges, C, weights) -> docs/benchmarks.md
@@ -67,10 +67,11 @@ load-test: $(INSTALLED) models/current ## 64 clients for 2 minutes against `pyth
 	$(BIN)/python -m benchmarks.load_test --seconds 120 --connections 64
 
 test: $(INSTALLED) ## run the tests (with a schemathesis run and a 15-second load test)
-	$(WRK)
+	command -v wrk >/dev/null && test -x /usr/bin/chromium || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk chromium)
 	$(BIN)/pytest -q
 
 lint: $(INSTALLED) ## ruff and mypy
-	$(BIN)/ruff check service training tests
-	$(BIN)/ruff format --check service training tests
+	$(BIN)/ruff check service training benchmarks tests
+	$(BIN)/ruff format --check service training benchmarks tests
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
--- wrk script of `make load-test` (training/load_test.py): POST /v1/classify round-robin over a mix of single
+-- wrk script of `make load-test` (benchmarks/load_test.py): POST /v1/classify round-robin over a mix of single
 -- sentences, 20-sentence articles and batches. The bodies are files in $STANCE_LOAD_DIR, listed in mix.txt as
 -- "<kind> <file>" lines. Each thread counts non-200 answers and the X-Model-Version of every answer; done()
 -- prints one line, "LOADTEST {json}", for the Python side to read.

@@ -2,10 +2,10 @@
 run three ways on the same input, one process, two worker processes and a two-worker Dask LocalCluster, and
 the overhead of Dask over plain processes. The table goes into docs/benchmarks.md.
 
-The input is the corpus test split (data/corpus rows with "split": "test"), repeated to `--rows` sentences, one
-a row. Each way runs the real command in a child process, as a user would, and is timed end to end (start-up,
-planning, classification, writing). Memory is sampled every 0.1 s over the command and all its descendants
-(psutil, a dependency of Dask's scheduler); the three outputs are checked to be byte-identical.
+The input is the corpus test split (`training.data.load_examples`), repeated to `--rows` sentences, one a row.
+Each way runs the real command in a child process, as a user would, and is timed end to end (start-up, planning,
+classification, writing). Memory is sampled every 0.1 s over the command and all its descendants (psutil, a
+dependency of Dask's scheduler); the three outputs are checked to be byte-identical.
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ import psutil
 
 from service.model.bundle import resolve_bundle_dir
 from service.model.paths import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT
+from training.data import load_examples
 from training.markdown import machine, update_file
 
 STANCE = str(Path(sys.executable).with_name("stance"))
+DEFAULT_MODEL = MODELS_DIR / "current"
+PARTITION_ROWS = 10_000  # what `stance classify --partition-rows` defaults to; the table only reports it
 
 
 @dataclass
@@ -45,17 +48,6 @@ class Run:
     peak_process_mb: float
     digest: str
     summary: str
-
-
-def corpus_test_sentences(corpus: Path) -> list[str]:
-    texts = []
-    for path in sorted(corpus.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip() and (row := json.loads(line)).get("split") == "test":
-                texts.append(row["text"])
-    if not texts:
-        raise SystemExit(f"no rows with split 'test' in {corpus}")
-    return texts
 
 
 def write_input(path: Path, texts: list[str], rows: int) -> None:
@@ -143,17 +135,17 @@ def run_way(name: str, args: list[str], output: Path) -> Run:
     return result
 
 
-def render(runs: list[Run], rows: int, model: Path, started: str) -> str:
+def render(runs: list[Run], rows: int, model: Path, started: str, default_model: bool) -> str:
     same = len({run.digest for run in runs}) == 1
     intro = (
         f"Machine: {machine()}. Command: `make bench-scale` ({started}). "
         f"Input: {rows:,} sentences, one a JSONL row: the corpus test split repeated. "
-        f"Model: `{model.name}` (the default bundle). Each way runs `stance classify` as a user would and is timed "
-        "end to end (start-up, planning, classification, writing JSONL). CPU is user plus system time of the "
-        "command and all its descendants; the machine is shared, so the load column (mean 1-minute load average "
-        "during the run) says how much of it the run had: rates per CPU-second compare the ways better than wall "
-        "time under load. Memory is the peak resident set of the command and all its descendants together, "
-        "sampled every 0.1 s, and of the largest single process."
+        f"Model: `{model.name}`{' (the default bundle)' if default_model else ''}. Each way runs `stance classify` "
+        "as a user would and is timed end to end (start-up, planning, classification, writing JSONL). CPU is user "
+        "plus system time of the command and all its descendants; the machine is shared, so the load column (mean "
+        "1-minute load average during the run) says how much of it the run had: rates per CPU-second compare the "
+        "ways better than wall time under load. Memory is the peak resident set of the command and all its "
+        "descendants together, sampled every 0.1 s, and of the largest single process."
     )
     lines = [
         "## Batch classification at scale",
@@ -185,17 +177,17 @@ def render(runs: list[Run], rows: int, model: Path, started: str) -> str:
         "per worker, tasks and results over TCP).",
         f"- The three outputs are {'byte-identical' if same else '**not** identical'} "
         f"(SHA-256 of the records in order: `{runs[0].digest[:16]}…`).",
-        f"- Partitions of 10,000 rows ({-(-rows // 10_000):,} of them); memory does not grow with the input: rows "
-        "are read, labelled and written 500 at a time, and each worker holds one model.",
+        f"- The two-worker ways cut the input into partitions of {PARTITION_ROWS:,} rows (the default of "
+        f"`--partition-rows`): {-(-rows // PARTITION_ROWS):,} of them.",
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="sentences in the input (default: %(default)s)")
-    parser.add_argument("--model", type=Path, default=MODELS_DIR / "current", help="bundle (default: %(default)s)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="bundle (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--workdir", type=Path, help="where the input and outputs go (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -204,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=args.workdir) as work:
         folder = Path(work)
         source = folder / "in.jsonl"
-        write_input(source, corpus_test_sentences(CORPUS_DIR), args.rows)
+        write_input(source, [ex.text for ex in load_examples([CORPUS_DIR], split="test")], args.rows)
         print(f"input: {args.rows:,} sentences, {source.stat().st_size / 2**20:,.0f} MB", flush=True)
         common = [str(source), "--model", str(args.model)]
         runs = [
@@ -216,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder / "dask",
             ),
         ]
-    content = render(runs, args.rows, resolve_bundle_dir(args.model), started)
+    content = render(runs, args.rows, resolve_bundle_dir(args.model), started, args.model == DEFAULT_MODEL)
     update_file(args.out, "bench-scale", content, title="Benchmarks")
     print(content)
     print(f"written to {args.out}", file=sys.stderr)

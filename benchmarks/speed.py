@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +20,8 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from benchmarks.peers import Contender, fasttext_peer
+from benchmarks.speed_http import http_rows, start_up
 from service.model.bundle import FITTED_FILE, SCORER_FILE, Bundle, load_bundle
 from service.model.paths import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT
 from service.model.predict import classify, predict
@@ -35,7 +32,6 @@ from training.markdown import machine, update_file
 
 SENTENCES = 20_000
 ARTICLE_SENTENCES = 20
-CONCURRENCY = (1, 8, 64)
 
 
 def rates(functions: dict[str, Callable[[], object]], items: int, rounds: int = 3) -> dict[str, float]:
@@ -60,19 +56,6 @@ def plain_pipelines(bundle: Bundle) -> dict[str, Pipeline]:
     """The same fitted model the scikit-learn way: one Pipeline per head, each vectorizing on its own."""
     vectorizer, heads = load_fitted(bundle.path)
     return {head: Pipeline([("features", vectorizer), ("model", model)]) for head, model in heads.items()}
-
-
-def train_fasttext(train: list[Any], workdir: Path) -> dict[str, Any]:
-    import fasttext
-
-    models = {}
-    for head in ("topic", "stance", "sentiment"):
-        path = workdir / f"{head}.txt"
-        path.write_text(
-            "".join(f"__label__{ex.labels[head]} {' '.join(ex.text.split())}\n" for ex in train if head in ex.labels)
-        )
-        models[head] = fasttext.train_supervised(str(path), wordNgrams=2, epoch=25, lr=1.0, thread=1, verbose=0)
-    return models
 
 
 def timed(function: Callable[..., object], *args: Any) -> float:
@@ -104,9 +87,7 @@ def single_calls(
     return {way: percentiles(values) for way, values in seconds.items()}
 
 
-def in_process(
-    bundle: Bundle, sentences: list[str], warm_up: list[str], fasttext_models: dict[str, Any]
-) -> dict[str, Any]:
+def in_process(bundle: Bundle, sentences: list[str], warm_up: list[str], fasttext: Contender) -> dict[str, Any]:
     pipelines = plain_pipelines(bundle)
     ours = bundle.scorer.probabilities(sentences)
     theirs = {head: pipeline.predict_proba(sentences) for head, pipeline in pipelines.items()}
@@ -116,10 +97,7 @@ def in_process(
             {
                 "ours": lambda: predict(bundle, sentences),
                 "sklearn": lambda: [p.predict_proba(sentences) for p in pipelines.values()],
-                "fasttext": lambda: [
-                    [m.f.predict(" ".join(s.split()), 1, 0.0, "strict") for m in fasttext_models.values()]
-                    for s in sentences
-                ],
+                "fasttext": lambda: fasttext.label_all(sentences),
             },
             len(sentences),
         ),
@@ -138,119 +116,6 @@ def splitting(bundle: Bundle, articles: list[str]) -> dict[str, float]:
         {"split": lambda: [split_sentences(a) for a in articles], "total": lambda: classify(bundle, articles)}, count
     )
     return {**found, "share": found["total"] / found["split"]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_ready(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"the server on port {port} did not become ready in {timeout} s")
-
-
-def server_command(port: int, workers: int) -> list[str]:
-    """The production command (as in the README), on a free port."""
-    return [
-        sys.executable,
-        "-m",
-        "service.api.serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def start_up(model: Path) -> dict[str, float]:
-    """Cold start (process start to ready) and resident memory of a one-worker server after loading."""
-    port = free_port()
-    env = {**os.environ, "STANCE_MODEL_PATH": str(model)}
-    started = time.perf_counter()
-    server = subprocess.Popen(server_command(port, 1), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(port)
-        cold = time.perf_counter() - started
-        return {"cold_start": cold, "rss": rss_mb(server.pid)}
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
-_WRK_LATENCY = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def wrk(port: int, path: str, body: str, connections: int, seconds: int, workdir: Path) -> dict[str, float]:
-    script = workdir / "post.lua"
-    script.write_text(
-        f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\nwrk.headers["Content-Type"] = "application/json"\n'
-    )
-    threads = min(2, connections)
-    output = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    latency = {p: float(v) * _UNIT[u] for p, v, u in _WRK_LATENCY.findall(output)}
-    if set(latency) != {"50", "99"}:
-        raise RuntimeError(f"unexpected wrk output:\n{output}")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rps": rps, "p50": latency["50"], "p99": latency["99"], "errors": int(errors.group(1)) if errors else 0}
-
-
-def http(model: Path, sentence: str, article: str, workers: int, seconds: int, workdir: Path) -> list[dict[str, Any]]:
-    port = free_port()
-    env = {**os.environ, "STANCE_MODEL_PATH": str(model), "STANCE_NOOP_ROUTE": "true"}
-    server = subprocess.Popen(
-        server_command(port, workers), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    rows = []
-    try:
-        wait_ready(port)
-        cases = [
-            ("no-op", "/v1/noop", "{}"),
-            ("1 sentence", "/v1/classify", json.dumps({"text": sentence})),
-            (f"{ARTICLE_SENTENCES}-sentence article", "/v1/classify", json.dumps({"text": article})),
-        ]
-        for connections in CONCURRENCY:
-            for name, path, body in cases:
-                rows.append(
-                    {"case": name, "connections": connections, **wrk(port, path, body, connections, seconds, workdir)}
-                )
-    finally:
-        server.terminate()
-        server.wait(10)
-    return rows
 
 
 def render(results: dict[str, Any]) -> str:
@@ -329,19 +194,24 @@ def main(argv: list[str] | None = None) -> int:
     sentences = (test * (SENTENCES // len(test) + 1))[:SENTENCES]
     articles = articles_of(sentences, ARTICLE_SENTENCES)
     train = load_examples([CORPUS_DIR], split="train")
-    with tempfile.TemporaryDirectory() as workdir:
-        fasttext_models = train_fasttext(train, Path(workdir))
+    http_cases = [
+        ("no-op", "/v1/noop", "{}"),
+        ("1 sentence", "/v1/classify", json.dumps({"text": test[0]})),
+        (f"{ARTICLE_SENTENCES}-sentence article", "/v1/classify", json.dumps({"text": articles[0]})),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
         results = {
             "sentences": len(sentences),
-            "in_process": in_process(bundle, sentences, [ex.text for ex in train], fasttext_models),
+            "in_process": in_process(bundle, sentences, [ex.text for ex in train], fasttext_peer(train, workdir)),
             "splitting": splitting(bundle, articles),
-            "start_up": start_up(bundle.path),
+            "start_up": start_up(bundle.path, workdir),
             "bundle_mb": sum(f.stat().st_size for f in bundle.path.iterdir()) / 1e6,
             "scorer_mb": (bundle.path / SCORER_FILE).stat().st_size / 1e6,
             "fitted_mb": (bundle.path / FITTED_FILE).stat().st_size / 1e6,
             "workers": args.workers,
             "seconds": args.seconds,
-            "http": http(bundle.path, test[0], articles[0], args.workers, args.seconds, Path(workdir)),
+            "http": http_rows(bundle.path, http_cases, args.workers, args.seconds, workdir),
         }
     table = render(results)
     update_file(args.out, "bench-speed", "## Speed\n\n" + table, title="Benchmarks")

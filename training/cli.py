@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
-from service.api.settings import Settings
-from service.batch.formats import INPUT_FORMATS, OUTPUT_FORMATS, InputError
-from service.batch.jobs import ENGINES, Request, run, summary_line
+from service.api.serve import add_server_arguments, serve_from_args
+from service.batch.engines import ENGINES
+from service.batch.jobs import Request, run
+from service.batch.readers import INPUT_FORMATS, InputError
+from service.batch.report import summary_line
 from service.batch.rows import Options
+from service.batch.writers import OUTPUT_FORMATS
 from service.model.bundle import BundleError, load_bundle, set_current
 from service.model.paths import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT
+from service.model.text import MAX_TEXT_CHARS
 from training.data import SPLITS, load_examples, read_label_map
 from training.examples import DataError
 from training.sources import SOURCES, public_training_specs
@@ -20,11 +25,27 @@ DEFAULT_MODEL = MODELS_DIR / "current"
 DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:PATH ({', '.join(SOURCES)})"
 
 
-# Training and evaluation import scikit-learn (about a second): only their commands load them, so `stance
-# classify` and `stance serve` start quickly and lean, like the service itself.
+# Training and evaluation need the [train] extra and import scikit-learn (about a second): only their commands
+# load them, so `stance classify` and `stance serve` start quickly and work on the lean install.
+TRAIN_MODULES = ("sklearn", "joblib", "datasets", "matplotlib")
+
+
+class MissingExtra(Exception):
+    """A command needs an optional extra that is not installed."""
+
+
+def require_train_extra(command: str) -> None:
+    """Stop with a message naming the extra to install when the training stack is missing."""
+    missing = [module for module in TRAIN_MODULES if importlib.util.find_spec(module) is None]
+    if missing:
+        raise MissingExtra(
+            f"`stance {command}` needs the [train] extra ({', '.join(missing)} not installed): "
+            "pip install -c constraints.txt '.[train]'"
+        )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    require_train_extra("train")
     from training.train import train_bundle
 
     data = args.data or [CORPUS_DIR]
@@ -38,6 +59,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    require_train_extra("evaluate")
     from training.evaluate import evaluate, render_markdown, write_report
 
     bundle = load_bundle(args.model)
@@ -72,7 +94,7 @@ def cmd_classify(args: argparse.Namespace) -> None:
         output_format=args.output_format,
         rejects=args.rejects,
         workers=args.workers,
-        engine="dask" if args.scheduler else args.engine,
+        engine=args.engine,
         scheduler=args.scheduler,
         resume=args.resume,
         progress=not args.no_progress and sys.stderr.isatty(),
@@ -81,9 +103,9 @@ def cmd_classify(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from service.api.serve import run
-
-    run(str(args.model), args.host, args.port, args.workers, Settings().log_level)
+    status = serve_from_args(args)
+    if status:
+        raise SystemExit(status)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument(
         "--max-text-chars",
         type=int,
-        default=Settings().max_text_chars,
-        help="longer texts are rejected (default: %(default)s, as the API's STANCE_MAX_TEXT_CHARS)",
+        default=MAX_TEXT_CHARS,
+        help="longer texts are rejected (default: %(default)s, the API's default limit)",
     )
     classify.add_argument("--workers", type=int, default=1, help="processes (or local Dask workers) (default: 1)")
     classify.add_argument(
@@ -171,11 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     classify.set_defaults(handler=cmd_classify)
 
-    serve = commands.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="server processes (default: %(default)s)")
-    serve.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="bundle (default: %(default)s)")
+    serve = commands.add_parser("serve", help="serve the HTTP API (as `python -m service.api.serve`)")
+    add_server_arguments(serve)
     serve.set_defaults(handler=cmd_serve)
     return parser
 
@@ -184,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (BundleError, DataError, InputError, OSError) as error:
+    except (BundleError, DataError, InputError, MissingExtra, OSError) as error:
         print(f"stance {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

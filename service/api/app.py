@@ -2,7 +2,10 @@
 
 Layers, outermost first: the request context (request id, metrics, access log, `X-Request-ID` and
 `X-Model-Version` headers, problem+json for unexpected errors), the body limit, then FastAPI's routes with the
-problem+json exception handlers of service/errors.py.
+problem+json exception handlers of service/api/errors.py.
+
+Each router declares the error statuses its routes can answer (`responses=`, problem+json); every route can
+answer 500.
 """
 
 from __future__ import annotations
@@ -14,14 +17,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
 
 from service.api import errors
-from service.api.deps import get_bundle, require_admin, require_api_key
+from service.api.deps import require_api_key
 from service.api.limits import BodyLimitMiddleware
+from service.api.logs import install_record_factory
 from service.api.metrics import Metrics, mark_process_dead
 from service.api.middleware import RequestContextMiddleware
 from service.api.routes import admin, classify, meta, page
@@ -29,6 +31,7 @@ from service.api.routes import metrics as metrics_routes
 from service.api.settings import Settings
 from service.api.state import ModelState
 from service.model.bundle import Bundle
+from service.model.text import TEXT_PATTERN
 
 RESPONSE_HEADERS = {
     "X-Request-ID": {
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     Raises StartupError when the settings must not serve (admin endpoints enabled without an admin key)."""
     settings = settings or Settings()
     settings.check_startup()
+    install_record_factory()
     state = ModelState(settings, bundle)
     metrics = Metrics() if settings.metrics_enabled else None
     if metrics is not None:
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         summary="Labels every sentence of news about international relations on topic, stance and sentiment.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=errors.problem_responses(500),
     )
     app.state.settings = settings
     app.state.model = state
@@ -98,7 +103,13 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     if metrics is not None:
         state.reload_listeners.append(lambda result: metrics.reload_result(result.status))
     errors.install(app)
-    app.include_router(classify.router)
+    if settings.api_keys:
+        # Only then does classification need a key: the check, its 401 and its bearer scheme in the schema.
+        app.include_router(
+            classify.router, dependencies=[Depends(require_api_key)], responses=errors.problem_responses(401)
+        )
+    else:
+        app.include_router(classify.router)
     app.include_router(meta.router)
     app.include_router(page.router)
     if settings.metrics_enabled:
@@ -119,64 +130,19 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     return app
 
 
-def _calls(dependant: Dependant) -> set[Any]:
-    found = {dependant.call}
-    for sub in dependant.dependencies:
-        found |= _calls(sub)
-    return found
-
-
 def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
-    """FastAPI's schema with problem+json errors, the limits on the classify request, the bearer schemes and
-    the response headers."""
+    """FastAPI's schema with the Problem schema the error responses point at, the limits on the classify request
+    and the response headers."""
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
     )
-    statuses: dict[tuple[str, str], set[int]] = {}
-    security: dict[tuple[str, str], str] = {}
-    for route in iter_route_contexts(app.routes):  # the routes of included routers, with their full paths
-        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
-            continue
-        dependant: Dependant = route.dependant
-        calls = _calls(dependant)
-        codes: set[int] = set()
-        if route.body_field is not None:
-            codes |= {400, 413, 422}
-        if dependant.query_params or dependant.path_params or dependant.header_params:
-            codes.add(422)
-        if get_bundle in calls:
-            codes.add(503)
-        scheme = None
-        if require_api_key in calls and settings.api_keys:
-            scheme = "apiKey"
-        if require_admin in calls:
-            scheme = "adminKey"
-        if scheme is not None:
-            codes.add(401)
-        path = str(route.path)
-        for method in route.methods or ():
-            statuses[(method, path)] = codes
-            if scheme is not None:
-                security[(method, path)] = scheme
-    errors.document(schema, statuses)
-    components = schema.setdefault("components", {})
-    if security:
-        components["securitySchemes"] = {
-            "apiKey": {"type": "http", "scheme": "bearer", "description": "One of STANCE_API_KEYS"},
-            "adminKey": {"type": "http", "scheme": "bearer", "description": "STANCE_ADMIN_KEY"},
-        }
-    for path, operations in schema.get("paths", {}).items():
-        for method, operation in operations.items():
-            if (method.upper(), path) in security:
-                operation["security"] = [{security[(method.upper(), path)]: []}]
+    errors.add_problem_schema(schema)
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
             for response in operation.get("responses", {}).values():
                 response.setdefault("headers", {}).update(RESPONSE_HEADERS)
-    describe_classify_request(components.get("schemas", {}).get("ClassifyRequest"), settings)
+    describe_classify_request(schema["components"]["schemas"].get("ClassifyRequest"), settings)
     return schema
-
-
-# A text the service accepts: some character that is not whitespace, and no NUL.
-TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 
 def describe_classify_request(request: dict[str, Any] | None, settings: Settings) -> None:

@@ -1,5 +1,7 @@
 """Typed dependencies shared by the routers, each declared once: `SettingsDep`, `StateDep`, `BundleDep`,
-`MetricsDep`, `ApiKeyDep` (the classify key, when keys are configured) and `AdminDep` (the admin key).
+`MetricsDep`; and the key checks, `require_api_key` (which the app factory puts on the classify router when
+STANCE_API_KEYS is set) and `require_admin` (on the admin router). Both read the key with FastAPI's HTTPBearer,
+which also declares their bearer schemes in the OpenAPI schema.
 
 They are `async def` although none of them waits for anything: FastAPI runs a plain `def` dependency in its
 thread pool, and handing each request to a thread and back costs more than the dependency itself."""
@@ -10,6 +12,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.errors import NO_MODEL, UNAUTHORIZED, ProblemError
 from service.api.metrics import Metrics
@@ -45,14 +48,9 @@ async def get_metrics(request: Request) -> Metrics | None:
     return metrics
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+# auto_error off: a missing key is answered here, with a problem body and the Bearer challenge.
+api_key_scheme = HTTPBearer(scheme_name="apiKey", description="One of STANCE_API_KEYS", auto_error=False)
+admin_key_scheme = HTTPBearer(scheme_name="adminKey", description="STANCE_ADMIN_KEY", auto_error=False)
 
 
 def matches_any(token: str, keys: list[str]) -> bool:
@@ -68,33 +66,26 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, detail, type=UNAUTHORIZED, headers=BEARER_CHALLENGE)
 
 
-async def require_api_key(request: Request) -> str | None:
-    """With `STANCE_API_KEYS` set, the request must bring one as `Authorization: Bearer <key>`."""
-    keys = [key.get_secret_value() for key in (await get_settings(request)).api_keys]
-    if not keys:
-        return None
-    token = bearer_token(request)
-    if token is None:
+async def require_api_key(settings: SettingsDep, bearer: ApiKey) -> None:
+    """The request brings one of `STANCE_API_KEYS` as `Authorization: Bearer <key>`."""
+    if bearer is None:
         raise _unauthorized("this service needs an API key: send `Authorization: Bearer <key>`")
-    if not matches_any(token, keys):
+    if not matches_any(bearer.credentials, [key.get_secret_value() for key in settings.api_keys]):
         raise _unauthorized("the API key is not valid")
-    return "api-key"
 
 
-async def require_admin(request: Request) -> str:
+async def require_admin(settings: SettingsDep, bearer: AdminKey) -> None:
     """Admin endpoints need `Authorization: Bearer <STANCE_ADMIN_KEY>`."""
-    admin_key = (await get_settings(request)).admin_key
-    token = bearer_token(request)
-    if token is None:
+    if bearer is None:
         raise _unauthorized("admin endpoints need the admin key: send `Authorization: Bearer <key>`")
-    if admin_key is None or not matches_any(token, [admin_key.get_secret_value()]):
+    admin_key = settings.admin_key
+    if admin_key is None or not matches_any(bearer.credentials, [admin_key.get_secret_value()]):
         raise _unauthorized("the admin key is not valid")
-    return "admin"
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[ModelState, Depends(get_state)]
 BundleDep = Annotated[Bundle, Depends(get_bundle)]
 MetricsDep = Annotated[Metrics | None, Depends(get_metrics)]
-ApiKeyDep = Annotated[str | None, Depends(require_api_key)]
-AdminDep = Annotated[str, Depends(require_admin)]
+ApiKey = Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)]
+AdminKey = Annotated[HTTPAuthorizationCredentials | None, Depends(admin_key_scheme)]

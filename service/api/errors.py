@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
 PREFIX = "urn:stance:problem:"
@@ -35,6 +36,7 @@ RELOAD_FAILED = PREFIX + "reload-failed"
 NO_MODEL = PREFIX + "no-model"
 INTERNAL = PREFIX + "internal-error"
 LIMIT_TITLE = "Limit exceeded"
+REQUEST_ID_KEY = "stance.request_id"  # where the request-context middleware puts the id in the ASGI scope
 
 logger = logging.getLogger("stance.errors")
 
@@ -137,13 +139,27 @@ class ProblemResponse(Response):
 
 
 def request_id_of(scope: Mapping[str, Any]) -> str | None:
-    value = scope.get("stance.request_id")
+    value = scope.get(REQUEST_ID_KEY)
     return value if isinstance(value, str) else None
 
 
 def respond(request: Request, status: int, detail: str | None, headers: Mapping[str, str] | None = None, **kw: Any):
     body = problem_body(status, detail, instance=request.url.path, request_id=request_id_of(request.scope), **kw)
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+async def send_problem(scope: Scope, send: Send, status: int, detail: str, *, close: bool = False, **kw: Any) -> None:
+    """Answer with a problem body over plain ASGI, for the middleware that answer outside FastAPI's handlers.
+
+    `close` asks the client to open a new connection: the rest of its request body is never read."""
+    payload = problem_bytes(
+        problem_body(status, detail, instance=scope.get("path"), request_id=request_id_of(scope), **kw)
+    )
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(payload)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 # --- handlers ------------------------------------------------------------------------------------------------
@@ -239,9 +255,7 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 ERROR_DESCRIPTIONS = {
     400: "The body could not be parsed (e.g. JSON nested too deep)",
     401: "A key is needed: `Authorization: Bearer <key>` is missing or wrong",
-    404: "No such route",
-    405: "Method not allowed",
-    409: "The reload failed; the service keeps the model it had (`detail` says why)",
+    409: "The reload failed; the old model is still served (`detail` says why)",
     413: "Over a limit: the body size, texts per request, characters or sentences per text (`limit`, `value`)",
     422: "The body is not valid JSON, not UTF-8, or not a valid request (`errors` says where)",
     500: "An unexpected error; logged with the request id",
@@ -249,40 +263,21 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def problem_response(status: int) -> dict[str, Any]:
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route or router that can answer these statuses: problem+json, with the
+    descriptions above."""
     return {
-        "description": ERROR_DESCRIPTIONS.get(status, phrase(status)),
-        "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        status: {
+            "description": ERROR_DESCRIPTIONS.get(status, phrase(status)),
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
+        for status in statuses
     }
 
 
-def document(schema: dict[str, Any], extra_statuses: Mapping[tuple[str, str], Iterable[int]]) -> dict[str, Any]:
-    """Make every error response of the OpenAPI schema a problem+json one, add the errors each operation can
-    answer (`extra_statuses[(method, path)]`, plus 500 everywhere) and the Problem schema."""
+def add_problem_schema(schema: dict[str, Any]) -> None:
+    """Put the Problem schema (which `problem_responses` point at) into the OpenAPI schema's components."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(problem_schema.pop("$defs", {}))
     components["Problem"] = problem_schema
-    for path, operations in schema.get("paths", {}).items():
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            statuses = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
-            statuses |= set(extra_statuses.get((method.upper(), path), ())) | {500}
-            for status in sorted(statuses):
-                described = responses.get(str(status), {})
-                response = problem_response(status)
-                if described.get("description") and str(status) not in ("422",):
-                    response["description"] = described["description"]
-                responses[str(status)] = response
-    for unused in ("HTTPValidationError", "ValidationError"):
-        if not _referenced(schema, f"#/components/schemas/{unused}"):
-            components.pop(unused, None)
-    return schema
-
-
-def _referenced(node: Any, ref: str) -> bool:
-    if isinstance(node, dict):
-        return node.get("$ref") == ref or any(_referenced(value, ref) for value in node.values())
-    if isinstance(node, list):
-        return any(_referenced(value, ref) for value in node)
-    return False

@@ -2,29 +2,20 @@
 sentences per text, sentences per request; and the checks that turn odd text into a clear 4xx.
 
 Over a limit the answer is 413 with a problem body naming the limit, its maximum and the request's value
-(service/errors.py). The body limit counts bytes as they arrive, so a client that sends no Content-Length (chunked)
+(service/api/errors.py). The body limit counts bytes as they arrive, so a client that sends no Content-Length (chunked)
 or a false one is stopped as soon as it passes the limit, and the app never sees a byte more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import (
-    INVALID_BODY,
-    LIMIT,
-    LIMIT_TITLE,
-    LimitExceeded,
-    ProblemError,
-    problem_body,
-    problem_bytes,
-    request_id_of,
-)
+from service.api.errors import INVALID_BODY, LIMIT, LIMIT_TITLE, LimitExceeded, ProblemError, send_problem
 from service.api.settings import Settings
 from service.model.sentences import split_sentences
+from service.model.text import TextProblem, text_problem
 
 BODY_BYTES_KEY = "stance.body_bytes"
 _BOUNDARY_CHARS = ".!?\n"
@@ -70,18 +61,14 @@ class BodyLimitMiddleware:
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as error:
-                await _send_problem(
+                await send_problem(
                     scope,
                     send,
-                    problem_body(
-                        422,
-                        f"the body is not valid UTF-8: byte 0x{body[error.start]:02x} at offset {error.start} "
-                        f"({error.reason})",
-                        type=INVALID_BODY,
-                        title="Body is not UTF-8",
-                        instance=scope.get("path"),
-                        request_id=request_id_of(scope),
-                    ),
+                    422,
+                    f"the body is not valid UTF-8: byte 0x{body[error.start]:02x} at offset {error.start} "
+                    f"({error.reason})",
+                    type=INVALID_BODY,
+                    title="Body is not UTF-8",
                 )
                 return
         replayed = False
@@ -97,21 +84,17 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, scope: Scope, send: Send, size: int, declared: bool) -> None:
         said = "declares" if declared else "has at least"
-        await _send_problem(
+        await send_problem(
             scope,
             send,
-            problem_body(
-                413,
-                f"the request body {said} {size} bytes (limit max_body_bytes={self.max_body_bytes})",
-                type=LIMIT,
-                title=LIMIT_TITLE,
-                instance=scope.get("path"),
-                request_id=request_id_of(scope),
-                limit="max_body_bytes",
-                maximum=self.max_body_bytes,
-                value=size,
-            ),
+            413,
+            f"the request body {said} {size} bytes (limit max_body_bytes={self.max_body_bytes})",
             close=True,
+            type=LIMIT,
+            title=LIMIT_TITLE,
+            limit="max_body_bytes",
+            maximum=self.max_body_bytes,
+            value=size,
         )
 
 
@@ -131,16 +114,6 @@ def _is_json(scope: Scope) -> bool:
             media = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
     return False
-
-
-async def _send_problem(scope: Scope, send: Send, body: dict[str, Any], close: bool = False) -> None:
-    payload = problem_bytes(body)
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())]
-    if close:
-        # The rest of an oversized body is never read: ask the client to open a new connection.
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": body["status"], "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 # --- the texts of a classify request ----------------------------------------------------------------------------
@@ -172,15 +145,9 @@ def check_texts(texts: Sequence[str], settings: Settings, split: bool = True) ->
         )
     bounds = []
     for index, text in enumerate(texts):
-        if len(text) > settings.max_text_chars:
-            raise LimitExceeded(
-                "max_text_chars",
-                settings.max_text_chars,
-                len(text),
-                f"text {index} has {len(text)} characters (limit max_text_chars={settings.max_text_chars})",
-                index=index,
-            )
-        check_characters(index, text)
+        problem = text_problem(text, settings.max_text_chars)
+        if problem is not None:
+            raise text_error(index, text, problem, settings)
         bound = sentence_bound(text, split)
         if bound > settings.max_sentences:
             bound = sentence_count(text, split)
@@ -206,26 +173,9 @@ def check_texts(texts: Sequence[str], settings: Settings, split: bool = True) ->
             )
 
 
-def check_characters(index: int, text: str) -> None:
-    """422 for a NUL character or a lone surrogate (a `\\ud800` JSON escape: not a Unicode character, and not
-    encodable as UTF-8). Other control characters are labelled like any other character."""
-    position = text.find("\x00")
-    if position >= 0:
-        raise ProblemError(
-            422,
-            f"text {index} contains a NUL character (U+0000) at position {position}",
-            type=INVALID_BODY,
-            title="Invalid text",
-            index=index,
-        )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ProblemError(
-            422,
-            f"text {index} contains a lone surrogate (U+{ord(text[error.start]):04X}) at position {error.start}: "
-            "not a Unicode character",
-            type=INVALID_BODY,
-            title="Invalid text",
-            index=index,
-        ) from None
+def text_error(index: int, text: str, problem: TextProblem, settings: Settings) -> ProblemError:
+    """The answer to a text that breaks the rule of service.model.text: 413 over max_text_chars, else 422."""
+    detail = f"text {index} {problem.detail}"
+    if problem.kind == "too_long":
+        return LimitExceeded("max_text_chars", settings.max_text_chars, len(text), detail, index=index)
+    return ProblemError(422, detail, type=INVALID_BODY, title="Invalid text", index=index)

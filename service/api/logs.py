@@ -3,7 +3,7 @@
 The request id is the client's `X-Request-ID` when it is a sane token (1-128 of `A-Za-z0-9._:-`), else a new
 random one; it is returned in the `X-Request-ID` response header, put in problem bodies, and added to every log
 line written while the request is handled (a context variable, which reaches the thread a sync route runs in,
-stamped on each record when it is made).
+stamped on each record when it is made by the record factory the app factory installs).
 
 `python -m service.api.serve` configures uvicorn's loggers with `logging_config()`; one access line per request comes
 from `stance.access` (uvicorn's own access log is off):
@@ -32,8 +32,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("sta
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message", "taskName"}
 
 
-def _install_record_factory() -> None:
-    """Stamp every log record made during a request with its id (once per process)."""
+def install_record_factory() -> None:
+    """Stamp every log record made during a request with its id. Called by the app factory; a second call (another
+    app in the same process) changes nothing."""
     previous = logging.getLogRecordFactory()
     if getattr(previous, "stance_request_id", False):
         return
@@ -47,9 +48,6 @@ def _install_record_factory() -> None:
 
     factory.stance_request_id = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
-
-
-_install_record_factory()
 
 
 def new_request_id(offered: str | None) -> str:

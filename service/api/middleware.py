@@ -10,14 +10,13 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import INTERNAL, internal_detail, problem_body, problem_bytes
+from service.api.errors import INTERNAL, REQUEST_ID_KEY, internal_detail, send_problem
 from service.api.limits import BODY_BYTES_KEY
 from service.api.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from service.api.metrics import Metrics
 from service.api.state import ModelState
 
 MODEL_VERSION_KEY = "stance.model_version"
-REQUEST_ID_KEY = "stance.request_id"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 access_logger = logging.getLogger("stance.access")
@@ -71,26 +70,7 @@ class RequestContextMiddleware:
                 "unexpected error answering %s %s", scope.get("method"), scope.get("path"), extra={"event": "error"}
             )
             if not response["started"]:
-                payload = problem_bytes(
-                    problem_body(
-                        500,
-                        internal_detail(request_id),
-                        type=INTERNAL,
-                        instance=scope.get("path"),
-                        request_id=request_id,
-                    )
-                )
-                await send_with_headers(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(payload)).encode()),
-                        ],
-                    }
-                )
-                await send_with_headers({"type": "http.response.body", "body": payload})
+                await send_problem(scope, send_with_headers, 500, internal_detail(request_id), type=INTERNAL)
         finally:
             seconds = time.perf_counter() - started
             method = scope.get("method", "GET")

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.model.text import text_problem
+
 
 class ClassifyRequest(BaseModel):
     """Either `texts` (a list) or `text` (one string)."""
@@ -24,9 +26,12 @@ class ClassifyRequest(BaseModel):
     def _one_input(self) -> ClassifyRequest:
         if (self.texts is None) == (self.text is None):
             raise ValueError("give exactly one of `texts` (a list of strings) or `text` (a string)")
+        # An empty text is invalid whatever the settings: a validation error here. The rest of the text rule
+        # (length, NUL, lone surrogates) is checked against the settings by service.api.limits.check_texts.
         for index, text in enumerate(self.all_texts()):
-            if not text.strip():
-                raise ValueError(f"text {index} is empty or only whitespace")
+            problem = text_problem(text)
+            if problem is not None and problem.kind == "empty":
+                raise ValueError(f"text {index} {problem.detail}")
         return self
 
     def all_texts(self) -> list[str]:

@@ -1,9 +1,12 @@
-"""The production server: `python -m service.api.serve`, uvicorn with the worker count from the settings.
+"""The production server: `python -m service.api.serve` (and `stance serve`), uvicorn with the worker count from
+the settings.
 
-Every worker builds its own app from `STANCE_*` settings (the factory `service.api.app:create_app`), so options
-given here travel to the workers through the environment. Before any worker starts, the settings are checked
-(admin endpoints need an admin key) and the bundle is loaded once with every check, so a bad configuration or
-bundle fails here, with a message, rather than in each worker.
+Options (`--host`, `--port`, `--workers`, `--model`) override the `STANCE_*` settings, which give their defaults;
+both commands take them from `add_server_arguments` and serve with `serve_from_args`. Every worker builds its own
+app from the settings (the factory `service.api.app:create_app`), so the model given here travels to the workers
+through the environment. Before any worker starts, the settings are checked (admin endpoints need an admin key)
+and the bundle is loaded once with every check, so a bad configuration or bundle fails here, with a message,
+rather than in each worker.
 
 With several workers:
 - SIGHUP to this (the supervisor) process is passed on to every worker, and each reloads `models/current` in
@@ -38,8 +41,9 @@ from service.api.settings import SUPERVISOR_ENV, Settings, StartupError
 logger = logging.getLogger("uvicorn.error")
 STARTUP_FAILURE = 3
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Seconds a worker may take to answer the supervisor's first health check (uvicorn's default is 5; two workers
-# importing scikit-learn at once on a busy two-core machine can take longer, and would be killed and restarted).
+# Seconds a worker may take to answer the supervisor's health check (uvicorn's default is 5). A new worker imports
+# NumPy, SciPy, pydantic and FastAPI and loads the bundle before or while it answers; two workers doing that at
+# once on a busy two-core machine can take longer, and would be killed and restarted.
 WORKER_HEALTHCHECK_SECONDS = 60
 
 if __name__ == "__mp_main__" and hasattr(signal, "SIGHUP"):  # pragma: no cover - runs in each new worker
@@ -92,67 +96,81 @@ def _metrics_dir(workers: int) -> Path | None:
     return made
 
 
-def run(model: str, host: str, port: int, workers: int, log_level: str) -> None:
-    """Serve the bundle at `model` with `workers` processes (loads it first, so a bad bundle fails once, here).
+def run(settings: Settings) -> int:
+    """Serve the bundle at `settings.model_path` with `settings.workers` processes; the exit status.
 
-    Exits with status 2 and a message when the settings refuse to start (StartupError); raises BundleError for
-    a bundle that fails its checks."""
-    try:
-        settings = Settings(model_path=Path(model))
-        settings.check_startup()
-    except StartupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    Loads the bundle first, so a bad bundle fails once, here. Raises StartupError when the settings refuse to
+    start and BundleError for a bundle that fails its checks."""
+    settings.check_startup()
     from service.model.bundle import load_bundle
 
-    load_bundle(Path(model), models_dir=settings.bundle_root())
-    os.environ["STANCE_MODEL_PATH"] = model
-    made = _metrics_dir(workers)
+    load_bundle(settings.model_path, models_dir=settings.bundle_root())
+    os.environ["STANCE_MODEL_PATH"] = str(settings.model_path)
+    made = _metrics_dir(settings.workers)
     config = uvicorn.Config(
         "service.api.app:create_app",
         factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        log_config=logging_config(log_level, settings.log_format),
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,  # one access line per request comes from the app, with its request id
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     try:
-        if workers > 1:
+        if settings.workers > 1:
             os.environ[SUPERVISOR_ENV] = str(os.getpid())
             Supervisor(config, sockets=[config.bind_socket()]).run()
-        else:
-            server = uvicorn.Server(config)
-            server.run()
-            if not server.started:
-                raise SystemExit(STARTUP_FAILURE)
+            return 0
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else STARTUP_FAILURE
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--host`, `--port`, `--workers` and `--model` to `parser`. An option not given is the setting's
+    (`STANCE_HOST`, ...), read when serving (`serve_from_args`), so every command has the same defaults."""
+    fields = Settings.model_fields
+    parser.add_argument("--host", help=f"address to listen on (default: STANCE_HOST, else {fields['host'].default})")
+    parser.add_argument("--port", type=int, help=f"port (default: STANCE_PORT, else {fields['port'].default})")
+    parser.add_argument(
+        "--workers", type=int, help=f"server processes (default: STANCE_WORKERS, else {fields['workers'].default})"
+    )
+    parser.add_argument(
+        "--model",
+        help="bundle, `current` pointer or models folder "
+        f"(default: STANCE_MODEL_PATH, else {fields['model_path'].default})",
+    )
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Serve with the options of `add_server_arguments` over the settings; the exit status (2, with a message on
+    stderr, for invalid settings, settings that refuse to start, or a bundle that fails its checks)."""
     from service.model.bundle import BundleError
 
+    options = {"host": args.host, "port": args.port, "workers": args.workers, "model_path": args.model}
     try:
-        settings = Settings()
-    except ValueError as error:  # pydantic's ValidationError: a malformed STANCE_* value
+        settings = Settings(**{name: value for name, value in options.items() if value is not None})
+    except ValueError as error:  # pydantic's ValidationError: a malformed STANCE_* value or option
         print(f"error: invalid settings: {error}", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog="python -m service.api.serve", description=__doc__)
-    parser.add_argument("--host", default=settings.host)
-    parser.add_argument("--port", type=int, default=settings.port)
-    parser.add_argument("--workers", type=int, default=settings.workers)
-    parser.add_argument("--model", default=str(settings.model_path), help="bundle, `current` pointer or models folder")
-    args = parser.parse_args(argv)
     try:
-        run(args.model, args.host, args.port, args.workers, settings.log_level)
-    except BundleError as error:
+        return run(settings)
+    except (StartupError, BundleError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m service.api.serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_server_arguments(parser)
+    return serve_from_args(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

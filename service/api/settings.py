@@ -1,7 +1,7 @@
 """One settings object for the service, read from `STANCE_*` environment variables or an optional `.env` file.
 
 Every field is an environment variable: `max_texts` is `STANCE_MAX_TEXTS`, `api_keys` is `STANCE_API_KEYS`
-(comma-separated). The README's settings table lists them all.
+(comma-separated). The settings table in docs/api.md lists them all.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service.model.bundle import CURRENT_FILE
-from service.model.paths import MODELS_DIR
+from service.model.paths import CURRENT_FILE, MODELS_DIR
+from service.model.text import MAX_TEXT_CHARS
 
 MIN_ADMIN_KEY_CHARS = 16
 # Set by `python -m service.api.serve` for its workers: the supervisor's pid, which passes a reload on to all of them.
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     noop_route: bool = Field(default=False, description="Add POST /v1/noop, the HTTP stack's ceiling, for benchmarks")
     max_body_bytes: int = Field(default=1 << 20, ge=1, description="Request body bytes, counted as they stream in")
     max_texts: int = Field(default=256, ge=1, description="Texts per request")
-    max_text_chars: int = Field(default=20_000, ge=1, description="Characters per text")
+    max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=1, description="Characters per text")
     max_sentences: int = Field(default=1_000, ge=1, description="Sentences per text")
     max_request_sentences: int = Field(default=20_000, ge=1, description="Sentences per request, all texts together")
     inline_max_chars: int = Field(
@@ -74,15 +74,25 @@ class Settings(BaseSettings):
         return value
 
     def bundle_root(self) -> Path:
-        """The models folder: `models_dir`, or the one `model_path` points into, resolved."""
+        """The models folder, resolved: `models_dir`, else the folder that holds `model_path`'s bundle."""
         if self.models_dir is not None:
             return self.models_dir.resolve()
-        path = self.model_path
-        if path.name == CURRENT_FILE and not path.is_dir():
-            return path.parent.resolve()
-        if path.is_dir() and (path / CURRENT_FILE).is_file():
-            return path.resolve()
-        return path.resolve().parent  # a bundle folder
+        # Imported here: the server's workers import these settings before they answer the supervisor's health
+        # checks, and the bundle module brings NumPy and SciPy.
+        from service.model.bundle import BundleError, resolve_bundle_dir
+
+        try:
+            bundle = resolve_bundle_dir(self.model_path)
+        except BundleError:
+            # No bundle there yet (start-up will say so): a folder is taken for the models folder, a missing
+            # `current` for a pointer in it.
+            path = self.model_path.resolve()
+            return path if path.is_dir() else path.parent
+        if bundle == self.model_path:
+            # A bundle folder named directly (a symlink followed): it is the bundle, wherever it lies.
+            return bundle.resolve().parent
+        # Named by a `current` pointer: the bundle must lie beside that pointer.
+        return bundle.parent.resolve()
 
     def check_startup(self) -> None:
         """Raise StartupError when these settings must not serve: admin endpoints without a usable admin key."""

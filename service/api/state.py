@@ -2,8 +2,8 @@
 
 `ModelState.bundle` is the one reference requests read (once each, through `service.api.deps.get_bundle`), so a
 request that started on a model finishes on it even if a reload swaps in another meanwhile. A reload loads the
-bundle `<models_dir>/current` names (inside the models folder, after the scikit-learn version and SHA-256
-checks), runs a smoke prediction on it, and only then swaps the reference, under a lock, in one assignment. If
+bundle `<models_dir>/current` names (inside the models folder, after the bundle format and SHA-256 checks),
+runs a smoke prediction on it, and only then swaps the reference, under a lock, in one assignment. If
 anything fails the old model stays and the result says why.
 """
 
@@ -14,12 +14,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from service.api.settings import Settings
-from service.model.bundle import CURRENT_FILE, Bundle, BundleError, load_bundle, read_manifest, resolve_bundle_dir
+from service.model.bundle import Bundle, BundleError, load_bundle, read_manifest, resolve_bundle_dir
+from service.model.paths import CURRENT_FILE
 from service.model.predict import classify
 
 logger = logging.getLogger("stance.model")
@@ -38,14 +39,6 @@ class ReloadResult:
     error: str | None = None
     seconds: float = 0.0
     source: str = "api"
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": self.status, "version": self.version, "previous_version": self.previous}
-        if self.error is not None:
-            body["error"] = self.error
-        body["seconds"] = round(self.seconds, 3)
-        return body
 
 
 def smoke_test(bundle: Bundle) -> None:

@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
-import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from service.batch.formats import Slice, atomic_file, open_writer, plan_file, read_slice
+from service.batch.readers import allow_long_csv_fields
 from service.batch.rows import Options, Stats, classify_rows, output_schema
+from service.batch.slices import Slice, plan_file, read_slice
+from service.batch.writers import JsonlWriter, open_writer
 from service.model.bundle import Bundle, BundleError, load_bundle
+from service.model.files import atomic_file
 
 JOB_FILE = "_job.json"
 SUCCESS_FILE = "_SUCCESS"
@@ -110,53 +111,41 @@ def worker_bundle(job: Job) -> Bundle:
     return bundle
 
 
-class _Rejects:
-    """Reject lines of one partition, to a temporary file opened at the first one and renamed on commit."""
+class _Rejects(contextlib.ExitStack):
+    """Reject lines of one partition. The file is started at the first one, so a partition without rejects leaves
+    none; like any other file of the folder it is written under a temporary name and renamed into place when the
+    block ends without error, removed otherwise."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
-        self.temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        self.stream: IO[str] | None = None
+        self.writer: JsonlWriter | None = None
 
     def write(self, record: dict[str, Any]) -> None:
-        if self.stream is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.stream = self.temporary.open("w", encoding="utf-8")
-        self.stream.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-
-    def commit(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-            os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-            with contextlib.suppress(FileNotFoundError):
-                self.temporary.unlink()
+        if self.writer is None:
+            temporary = self.enter_context(atomic_file(self.path))
+            self.writer = JsonlWriter(self.enter_context(temporary.open("w", encoding="utf-8")))
+        self.writer.write([record])
 
 
 def run_partition(partition: Partition, job: Job, out_dir: str) -> tuple[int, Stats]:
     """Classify one partition into `out_dir`: its rejects, then its counts, then its part, each renamed into place."""
+    allow_long_csv_fields()  # this may be a worker process of its own, where the job's run() never ran
     bundle = worker_bundle(job)
     folder = Path(out_dir)
     options = job.options
     part = partition.slice
     stats = Stats()
-    rejects = _Rejects(folder / REJECTS_DIR / f"{partition.name}.jsonl")
     with atomic_file(folder / f"{partition.name}{EXTENSIONS[job.output_format]}") as temporary:
-        writer = open_writer(temporary, job.output_format, output_schema(bundle, options))
-        try:
-            rows = read_slice(part, (options.text_field, options.id_field))
-            for records, counts in classify_rows(bundle, rows, options, part.path, part.row_base, rejects.write):
-                writer.write(records)
-                stats.add(counts)
-        except BaseException:
-            rejects.discard()
-            raise
-        finally:
-            writer.close()
-        rejects.commit()
+        with _Rejects(folder / REJECTS_DIR / f"{partition.name}.jsonl") as rejects:
+            writer = open_writer(temporary, job.output_format, output_schema(bundle, options))
+            try:
+                rows = read_slice(part, (options.text_field, options.id_field))
+                for records, counts in classify_rows(bundle, rows, options, part.path, part.row_base, rejects.write):
+                    writer.write(records)
+                    stats.add(counts)
+            finally:
+                writer.close()
         with atomic_file(folder / STATS_DIR / f"{partition.name}.json") as stats_file:
             stats_file.write_text(json.dumps(asdict(stats)) + "\n", encoding="utf-8")
     return partition.index, stats

@@ -11,8 +11,9 @@ Three output shapes (`Options.mode`):
   `{"id": ..., "row": ..., "sentences": n, "summary": {head: {label: share}}}`.
 
 `id` is the row's `--id-field` value, present when the row has that field; `row` is the row's number in the
-input, from 1. A row that can't be labelled (no text, text not valid UTF-8, over `max_text_chars`, unreadable)
-is handed to a reject callback with the reason instead.
+input, from 1. A row that can't be labelled (unreadable, no text, or a text the API would refuse too: over
+`max_text_chars`, with a NUL character, or not valid Unicode, as `service.model.text` says) is handed to a reject
+callback with the reason instead.
 
 Rows are labelled in chunks: rows 0-499 of a file, 500-999, and so on (`chunk_key`). Partitions hold a whole
 number of chunks (`partition_rows` is a multiple of `CHUNK_ROWS`), so a file read whole and the same file read
@@ -23,20 +24,16 @@ other batches could differ in the last bit.)
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
-from itertools import groupby, islice
-from typing import IO, Any
+from itertools import groupby
+from typing import Any
 
-from service.batch.formats import InputError, RawRow
+from service.batch.readers import RawRow
 from service.model.bundle import Bundle
-from service.model.predict import classify, predict
+from service.model.predict import classify, heads_record, predict
+from service.model.text import MAX_TEXT_CHARS, text_problem, unicode_error
 
-__all__ = ["CHUNK_ROWS", "FORMATS", "MODES", "InputError", "Options", "Stats"]
-
-FORMATS = ("jsonl", "csv")  # what `read_records` reads
 MODES = ("texts", "sentences", "summary")
 CHUNK_ROWS = 500
 
@@ -48,7 +45,7 @@ class Options:
     text_field: str = "text"
     id_field: str = "id"
     mode: str = "texts"
-    max_text_chars: int = 20_000
+    max_text_chars: int = MAX_TEXT_CHARS
     partition_rows: int = 10_000  # a multiple of CHUNK_ROWS
     explain: bool = False
 
@@ -75,31 +72,25 @@ def chunk_key(index: int) -> int:
     return index // CHUNK_ROWS
 
 
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8, or a JSON "\ud800" escape
-        return False
-    return True
-
-
 def check_row(row: RawRow, options: Options) -> tuple[str, str | None]:
     """(the row's text, None) when it can be labelled, else ("", why not)."""
     if row.record is None:
         return "", row.error or "unreadable row"
     record_id = row.record.get(options.id_field)
-    if isinstance(record_id, str) and not _is_unicode(record_id):
-        return "", f"id field {options.id_field!r} is not valid UTF-8"
+    id_error = unicode_error(record_id) if isinstance(record_id, str) else None
+    if id_error is not None:
+        return "", f"id field {options.id_field!r} {id_error}"
     text = row.record.get(options.text_field)
-    if text is not None and not isinstance(text, str):
-        return "", f"text field {options.text_field!r} is not a string but {type(text).__name__}"
-    if not text or not text.strip():
+    if text is None:
         return "", f"missing or empty text field {options.text_field!r}"
-    if not _is_unicode(text):
-        return "", f"text field {options.text_field!r} is not valid UTF-8"
-    if len(text) > options.max_text_chars:
-        return "", f"text has {len(text):,} characters (limit max_text_chars={options.max_text_chars:,})"
-    return text, None
+    if not isinstance(text, str):
+        return "", f"text field {options.text_field!r} is not a string but {type(text).__name__}"
+    problem = text_problem(text, options.max_text_chars)
+    if problem is None:
+        return text, None
+    if problem.kind == "empty":  # nothing to label, as when the field is absent: the same reason
+        return "", f"missing or empty text field {options.text_field!r}"
+    return "", f"text field {options.text_field!r} {problem.detail}"
 
 
 def reject_record(row: RawRow, number: int, source: str, reason: str, id_field: str) -> dict[str, Any]:
@@ -107,7 +98,7 @@ def reject_record(row: RawRow, number: int, source: str, reason: str, id_field: 
     rejected: dict[str, Any] = {"row": number, "file": source}
     if row.record is not None and id_field in row.record:
         record_id = row.record[id_field]
-        if not isinstance(record_id, str) or _is_unicode(record_id):
+        if not isinstance(record_id, str) or unicode_error(record_id) is None:
             rejected["id"] = record_id
     rejected["reason"] = reason
     return rejected
@@ -147,11 +138,7 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
     texts = [text for _, _, text in rows]
     if options.mode == "texts":
         return [
-            {
-                **_identity(record, options),
-                "text": text,
-                **{head: result.record() for head, result in heads.items()},
-            }
+            {**_identity(record, options), "text": text, **heads_record(heads)}
             for (_, record, text), heads in zip(rows, predict(bundle, texts, explain=options.explain), strict=True)
         ]
     documents = classify(bundle, texts, split=True, explain=options.explain and options.mode == "sentences")
@@ -161,18 +148,9 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
         if options.mode == "summary":
             records.append({**identity, "sentences": len(document.sentences), "summary": document.summary})
             continue
-        for index, sentence in enumerate(document.sentences):
-            span = sentence.span
-            records.append(
-                {
-                    **identity,
-                    "sentence": index,
-                    "start": span.start,
-                    "end": span.end,
-                    "text": span.text,
-                    **{head: result.record() for head, result in sentence.heads.items()},
-                }
-            )
+        records.extend(
+            {**identity, "sentence": index, **sentence.record()} for index, sentence in enumerate(document.sentences)
+        )
     return records
 
 
@@ -199,52 +177,3 @@ def output_schema(bundle: Bundle, options: Options) -> Any:
     else:
         columns = [*identity, ("sentences", pa.int64()), ("summary", pa.struct(list(shares.items())))]
     return pa.schema(columns)
-
-
-# --- records already in memory (one file read as a whole, no partitions) ---------------------------------------
-
-
-def format_of(name: str) -> str:
-    """The input format implied by a file name (`-`, stdin, is JSONL)."""
-    if name == "-" or name.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    if name.endswith(".csv"):
-        return "csv"
-    raise InputError(f"{name}: unknown format; use a .jsonl or .csv file")
-
-
-def read_records(stream: IO[str], fmt: str) -> Iterator[dict[str, Any]]:
-    """The records of a JSONL or CSV text stream; the first bad line raises InputError."""
-    if fmt == "csv":
-        yield from csv.DictReader(stream)
-        return
-    for line_number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"line {line_number}: invalid JSON: {error.msg}") from error
-        if not isinstance(record, dict):
-            raise InputError(f"line {line_number}: expected a JSON object, got {type(record).__name__}")
-        yield record
-
-
-def classify_records(
-    bundle: Bundle, records: Iterable[dict[str, Any]], text_field: str = "text", explain: bool = False
-) -> Iterator[dict[str, Any]]:
-    """Label each record's whole text on every head, keeping its `id` when it has one; a record without text
-    raises InputError. With `explain`, each head also lists the n-grams behind its label."""
-    iterator = enumerate(records, start=1)
-    while chunk := list(islice(iterator, CHUNK_ROWS)):
-        texts = []
-        for row_number, record in chunk:
-            text = record.get(text_field)
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(f"row {row_number}: missing or empty text field {text_field!r}")
-            texts.append(text)
-        for (_, record), text, heads in zip(chunk, texts, predict(bundle, texts, explain=explain), strict=True):
-            output: dict[str, Any] = {"id": record["id"]} if "id" in record else {}
-            output["text"] = text
-            output.update({head: result.record() for head, result in heads.items()})
-            yield output

@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.model.files import atomic_file
 from service.model.linear import LinearScorer
 from service.model.ngrams import UnsupportedModel
+from service.model.paths import CURRENT_FILE
 
 HEADS: dict[str, tuple[str, ...]] = {
     "topic": ("security", "diplomacy", "economy", "society", "politics", "other"),
@@ -37,7 +39,6 @@ HEADS: dict[str, tuple[str, ...]] = {
 SCORER_FILE = "scorer.npz"
 FITTED_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
-CURRENT_FILE = "current"
 FORMAT_VERSION = 2  # 2: the served model is scorer.npz (1 served the pickled scikit-learn objects)
 _VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 WRITER_FILE = ".writer"
@@ -284,8 +285,7 @@ def set_current(models_dir: Path, version: str) -> None:
     """Point `models_dir/current` at a bundle, replacing the pointer atomically."""
     if not (models_dir / version / MANIFEST_FILE).is_file():
         raise BundleError(f"no bundle {version!r} in {models_dir}")
-    pointer = models_dir / f".{CURRENT_FILE}.{os.getpid()}.tmp"
-    pointer.write_text(version + "\n", encoding="utf-8")
-    _fsync(pointer)
-    os.replace(pointer, models_dir / CURRENT_FILE)
-    _fsync(models_dir)
+    with atomic_file(models_dir / CURRENT_FILE) as pointer:
+        pointer.write_text(version + "\n", encoding="utf-8")
+        _fsync(pointer)  # on disk before the rename, so a crash of the machine can't leave an empty pointer
+    _fsync(models_dir)  # and the rename itself

@@ -8,3 +8,5 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
 CORPUS_DIR = DATA_DIR / "corpus"
 MODELS_DIR = PROJECT_ROOT / "models"
+# The file in a models folder that names the served bundle.
+CURRENT_FILE = "current"

@@ -1,4 +1,4 @@
-"""API contract: request shapes, response shape, offsets, errors and the meta endpoints."""
+"""API contract: request shapes, response shape, offsets, errors, the meta endpoints and the OpenAPI schema."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.api.settings import Settings
 from service.model.bundle import HEADS, Bundle
+from service.model.text import TEXT_PATTERN
+from tests.model_folders import ADMIN_KEY
+
+PROBLEM_JSON = "application/problem+json"
 
 PARAGRAPH = (
     "Pakistan and Afghanistan agreed on Sunday to reopen the Torkham crossing. "
@@ -109,3 +113,50 @@ def test_start_up_loads_the_configured_bundle(models_dir, bundle: Bundle) -> Non
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/classify", "/v1/health", "/v1/ready", "/v1/model"} <= set(paths)
+
+
+def test_openapi_documents_problem_bodies_and_limits(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "Problem" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    classify = schema["paths"]["/v1/classify"]["post"]
+    for status in ("413", "422", "500", "503"):
+        content = classify["responses"][status]["content"]
+        assert list(content) == [PROBLEM_JSON]
+        assert content[PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert "X-Model-Version" in classify["responses"]["200"]["headers"]
+    request = schema["components"]["schemas"]["ClassifyRequest"]["properties"]
+    [texts] = [option for option in request["texts"]["anyOf"] if option.get("type") == "array"]
+    assert texts["maxItems"] == 256 and texts["items"]["maxLength"] == 20_000
+    assert texts["items"]["pattern"] == TEXT_PATTERN
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "500" in operation["responses"], (method, path)
+
+
+def test_openapi_lists_the_errors_each_route_can_answer(bundle: Bundle) -> None:
+    """Per route, the errors it can answer (and 500 everywhere); 401 only where a key is needed."""
+    expected = {
+        ("post", "/v1/classify"): {"400", "413", "422", "500", "503"},
+        ("get", "/v1/health"): {"500"},
+        ("get", "/v1/ready"): {"500", "503"},
+        ("get", "/v1/model"): {"500", "503"},
+        ("get", "/metrics"): {"500"},
+        ("post", "/v1/admin/reload"): {"401", "409", "500"},
+    }
+    for api_keys in ("", "key-one"):
+        settings = Settings(model_path=bundle.path, api_keys=api_keys, admin_enabled=True, admin_key=ADMIN_KEY)  # type: ignore[arg-type]
+        schema = create_app(settings, bundle).openapi()
+        found = {
+            (method, path): {status for status in operation["responses"] if int(status) >= 400}
+            for path, operations in schema["paths"].items()
+            for method, operation in operations.items()
+        }
+        keyed = {("post", "/v1/classify"): {"401"}} if api_keys else {}
+        assert found == {route: statuses | keyed.get(route, set()) for route, statuses in expected.items()}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation["responses"].items():
+                    if int(status) >= 400:
+                        assert list(response["content"]) == [PROBLEM_JSON], (status, operation["summary"])
+        assert ("security" in schema["paths"]["/v1/classify"]["post"]) == bool(api_keys)

@@ -13,7 +13,7 @@ from service.api.app import create_app
 from service.api.serve import main as serve_main
 from service.api.settings import Settings, StartupError
 from service.model.bundle import Bundle
-from tests.model_folders import ADMIN_KEY
+from tests.model_folders import ADMIN_KEY, models_with_two_versions
 
 
 def test_settings_come_from_stance_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -51,9 +51,7 @@ def test_production_command_refuses_admin_without_key(
 ) -> None:
     monkeypatch.setenv("STANCE_ADMIN_ENABLED", "true")
     monkeypatch.delenv("STANCE_ADMIN_KEY", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        serve_main(["--model", str(bundle.path), "--port", "8999", "--workers", "1"])
-    assert exit_info.value.code == 2
+    assert serve_main(["--model", str(bundle.path), "--port", "8999", "--workers", "1"]) == 2
     error = capsys.readouterr().err
     assert "STANCE_ADMIN_ENABLED=true" in error and "STANCE_ADMIN_KEY" in error
 
@@ -102,7 +100,7 @@ def test_admin_endpoints_are_absent_unless_enabled(client: TestClient) -> None:
     assert "/v1/admin/reload" not in client.get("/openapi.json").json()["paths"]
 
 
-def test_keys_are_compared_in_constant_time(bundle: Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_configured_key_is_compared_with_compare_digest(bundle: Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[bytes, bytes]] = []
     real = service.api.deps.hmac.compare_digest
 
@@ -126,3 +124,23 @@ def test_openapi_declares_the_bearer_schemes(bundle: Bundle) -> None:
     assert schema["paths"]["/v1/admin/reload"]["post"]["security"] == [{"adminKey": []}]
     assert "401" in schema["paths"]["/v1/classify"]["post"]["responses"]
     assert "security" not in schema["paths"]["/v1/health"]["get"]
+
+
+def test_models_folder_is_the_one_holding_the_bundle(bundle: Bundle, tmp_path: Path) -> None:
+    models_dir, first, _ = models_with_two_versions(bundle, tmp_path)
+    root = models_dir.resolve()
+    for model_path in (models_dir / "current", models_dir, models_dir / first):
+        assert Settings(model_path=model_path).bundle_root() == root, model_path
+    # A bundle folder named directly is followed through a symlink; one named by `current` is not.
+    linked = tmp_path / "elsewhere"
+    linked.mkdir()
+    (linked / "live").symlink_to(models_dir / first, target_is_directory=True)
+    assert Settings(model_path=linked / "live").bundle_root() == root
+    (linked / "current").write_text("live\n")
+    assert Settings(model_path=linked / "current").bundle_root() == linked.resolve()
+    # No bundle there yet: the folder named, or the one a missing pointer would be in.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert Settings(model_path=empty).bundle_root() == empty.resolve()
+    assert Settings(model_path=empty / "current").bundle_root() == empty.resolve()
+    assert Settings(model_path=bundle.path, models_dir=tmp_path).bundle_root() == tmp_path.resolve()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from service.api.app import create_app
 from service.api.logs import JsonFormatter, logging_config, new_request_id
 from service.api.settings import Settings
 from service.model.bundle import HEADS, Bundle
+from service.model.paths import PROJECT_ROOT
 from tests.model_folders import ADMIN_KEY, models_with_two_versions
 
 
@@ -155,3 +158,25 @@ def test_logging_config_is_json_for_uvicorn_and_the_service() -> None:
     config = logging_config("info", "json")
     assert config["formatters"]["default"] == {"()": "service.api.logs.JsonFormatter"}
     assert {"uvicorn", "uvicorn.error", "stance"} <= set(config["loggers"])
+
+
+IMPORT_THEN_APP = """
+import logging
+from pathlib import Path
+
+from service.api import logs
+from service.api.app import create_app
+from service.api.settings import Settings
+
+assert logging.getLogRecordFactory() is logging.LogRecord, "importing changed the record factory"
+create_app(Settings(model_path=Path("unused")))
+factory = logging.getLogRecordFactory()
+create_app(Settings(model_path=Path("unused")))
+assert logging.getLogRecordFactory() is factory, "a second app installed it again"
+logs.request_id_var.set("r-1")
+assert logging.getLogger("stance").makeRecord("stance", logging.INFO, "f", 1, "m", (), None).request_id == "r-1"
+"""
+
+
+def test_the_request_id_record_factory_is_installed_by_the_app_not_by_an_import() -> None:
+    subprocess.run([sys.executable, "-c", IMPORT_THEN_APP], check=True, cwd=PROJECT_ROOT, timeout=120)

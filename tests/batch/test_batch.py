@@ -4,30 +4,31 @@ records in the three shapes, the sentence shape equal to the API's split."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from service.batch.formats import (
-    InputError,
-    RawRow,
-    Slice,
-    input_files,
-    input_format,
-    plan_file,
-    read_slice,
-    read_stream,
-)
-from service.batch.rows import Options, Stats, check_row, classify_records, classify_rows, output_schema
+from service.batch.readers import InputError, RawRow, input_files, input_format, read_stream
+from service.batch.rows import CHUNK_ROWS, Options, Stats, check_row, chunk_key, classify_rows, output_schema
+from service.batch.slices import Slice, plan_file, read_slice
 from service.model.bundle import Bundle
-from service.model.predict import classify
+from service.model.predict import classify, heads_record, predict
 
 ARTICLE = (
     "Pakistan and Afghanistan agreed on Sunday to reopen the Torkham crossing. "
     "Gen. Tariq Aziz said militants had killed four soldiers near the U.S.-funded border post."
 )
+
+
+def not_unicode(code: str, position: int) -> str:
+    """`service.model.text`'s words for a lone surrogate: bytes that were not UTF-8, or a JSON "\\ud800" escape."""
+    return f"contains a lone surrogate (U+{code}) at position {position}: not valid Unicode (not UTF-8 in the input?)"
+
+
+NOT_UTF8 = not_unicode("DCE9", 3)  # "caf\xe9" in bytes that are not UTF-8
 
 
 def rows_of(part: Slice, columns: tuple[str, ...] = ("text", "id")) -> list[tuple[int, dict | None, str | None]]:
@@ -127,10 +128,11 @@ def test_stdin_stream_is_read_like_a_file() -> None:
         ({"text": "   "}, "missing or empty text field 'text'"),
         ({"text": None}, "missing or empty text field 'text'"),
         ({"text": 42}, "text field 'text' is not a string but int"),
-        ({"text": b"caf\xe9".decode("utf-8", "surrogateescape")}, "text field 'text' is not valid UTF-8"),
-        ({"text": "lone \ud800 surrogate"}, "text field 'text' is not valid UTF-8"),
-        ({"text": "x" * 101}, "text has 101 characters (limit max_text_chars=100)"),
-        ({"id": b"\xff".decode("utf-8", "surrogateescape"), "text": "ok"}, "id field 'id' is not valid UTF-8"),
+        ({"text": b"caf\xe9".decode("utf-8", "surrogateescape")}, f"text field 'text' {NOT_UTF8}"),
+        ({"text": "lone \ud800 surrogate"}, f"text field 'text' {not_unicode('D800', 5)}"),
+        ({"text": "x" * 101}, "text field 'text' has 101 characters (limit max_text_chars=100)"),
+        ({"text": "Talks\x00 resumed."}, "text field 'text' contains a NUL character (U+0000) at position 5"),
+        ({"id": b"caf\xe9".decode("utf-8", "surrogateescape"), "text": "ok"}, f"id field 'id' {NOT_UTF8}"),
     ],
 )
 def test_bad_rows_are_named_with_the_reason(record: dict, reason: str) -> None:
@@ -158,7 +160,7 @@ def test_invalid_utf8_in_every_format_is_rejected_not_fatal(tmp_path: Path, bund
         )
         [(records, stats)] = results
         assert [record["id"] for record in records] == ["a"], fmt
-        assert rejected == [{"row": 12, "file": "f", "id": "b", "reason": "text field 'text' is not valid UTF-8"}], fmt
+        assert rejected == [{"row": 12, "file": "f", "id": "b", "reason": f"text field 'text' {NOT_UTF8}"}], fmt
         assert stats == Stats(rows=2, classified=1, rejected=1, sentences=1)
 
 
@@ -195,10 +197,37 @@ def test_summary_records_are_the_apis_summary(bundle: Bundle) -> None:
     ]
 
 
-def test_text_records_match_the_per_record_api(bundle: Bundle) -> None:
+def test_text_records_are_the_heads_of_the_whole_text(bundle: Bundle) -> None:
     texts = [ARTICLE, "Exports rose."]
     records = label_all(bundle, texts, "texts")
-    assert records == list(classify_records(bundle, [{"id": f"doc{i}", "text": t} for i, t in enumerate(texts)]))
+    heads = predict(bundle, texts)
+    assert records == [{"id": f"doc{i}", "text": text, **heads_record(heads[i])} for i, text in enumerate(texts)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "keys"),
+    [
+        ("texts", ["id", "text", "topic", "stance", "sentiment"]),
+        ("sentences", ["id", "row", "sentence", "start", "end", "text", "topic", "stance", "sentiment"]),
+        ("summary", ["id", "row", "sentences", "summary"]),
+    ],
+)
+def test_records_keep_their_documented_key_order(bundle: Bundle, mode: str, keys: list[str]) -> None:
+    [record, *_] = label_all(bundle, [ARTICLE], mode)
+    assert list(record) == keys
+    if mode != "summary":
+        assert list(record["stance"]) == ["label", "score", "scores", "confident"]
+
+
+def test_records_have_confident_and_explain_only_when_asked(bundle: Bundle) -> None:
+    rows = [RawRow(0, {"id": 1, "text": ARTICLE})]
+    [([plain], _)] = classify_rows(bundle, rows, Options(), "f", 0, pytest.fail)
+    [([explained], _)] = classify_rows(bundle, rows, Options(explain=True), "f", 0, pytest.fail)
+    [heads] = predict(bundle, [ARTICLE], explain=True)
+    for head, result in heads.items():
+        assert "explain" not in plain[head]
+        assert plain[head]["confident"] is result.confident
+        assert explained[head]["explain"] == [asdict(contribution) for contribution in result.explain or []]
 
 
 @pytest.mark.parametrize(
@@ -216,6 +245,4 @@ def test_parquet_schema_holds_the_records(bundle: Bundle, options: Options) -> N
 
 
 def test_chunks_are_fixed_runs_of_rows_of_a_file() -> None:
-    from service.batch.rows import CHUNK_ROWS, chunk_key
-
     assert [chunk_key(index) for index in (0, CHUNK_ROWS - 1, CHUNK_ROWS, 3 * CHUNK_ROWS + 7)] == [0, 0, 1, 3]

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-import service.batch.jobs as jobs
 import service.batch.partitions as partitions
-from service.batch.formats import InputError
 from service.batch.jobs import Request, run
+from service.batch.readers import InputError
 from service.batch.rows import Options
 from service.model.bundle import Bundle
 from training.examples import Example
@@ -24,8 +25,9 @@ MAX_CHARS = 600
 BAD = {  # row number -> (line, reason)
     7: (json.dumps({"id": "no-text", "title": "x"}), "missing or empty text field 'text'"),
     501: ('{"id": "broken", "text": ', "invalid JSON"),
-    1234: ('{"id": "caf\xe9", "text": "Caf\xe9 talks."}', "id field 'id' is not valid UTF-8"),
-    1800: (json.dumps({"id": "long", "text": "Talks. " * 100}), "text has 700 characters"),
+    1234: ('{"id": "caf\xe9", "text": "Caf\xe9 talks."}', "id field 'id' contains a lone surrogate (U+DCE9)"),
+    1505: (json.dumps({"id": "nul", "text": "Talks\u0000 resumed."}), "text field 'text' contains a NUL character"),
+    1800: (json.dumps({"id": "long", "text": "Talks. " * 100}), "text field 'text' has 700 characters"),
     2399: ("[1, 2, 3]", "expected a JSON object, got list"),
 }
 
@@ -146,7 +148,8 @@ def test_resume_skips_written_parts_and_never_trusts_a_half_one(
         "part-00001.jsonl",
         "part-00002.jsonl",
     ]
-    assert not list(folder.glob(".*.tmp")) and not (folder / "_SUCCESS").exists()
+    assert not list(folder.rglob(".*.tmp")) and not (folder / "_SUCCESS").exists()
+    assert sorted(path.name for path in folder.glob("_rejects/*")) == [f"part-0000{i}.jsonl" for i in range(3)]
     # A kill -9 leaves its temporary file behind: it is never taken for a part, and is cleaned up on resume.
     (folder / ".part-00003.jsonl.0123abcd.tmp").write_text('{"half": ', encoding="utf-8")
     before = {path.name: path.stat().st_mtime_ns for path in folder.glob("part-*")}
@@ -163,7 +166,23 @@ def test_resume_skips_written_parts_and_never_trusts_a_half_one(
     assert {name: (folder / name).stat().st_mtime_ns for name in before} == before  # not written again
     assert parts(folder) == single[0].read_bytes()
     assert parts(folder, "_rejects/part-*.jsonl") == single[1].read_bytes()
-    assert not list(folder.glob(".*.tmp")) and (folder / "_SUCCESS").exists()
+    assert not list(folder.rglob(".*.tmp")) and (folder / "_SUCCESS").exists()
+
+
+def test_a_failed_partition_leaves_no_rejects_and_no_temporary_file(
+    source: Path, bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = partitions.classify_rows
+
+    def fails_once_labelled(*args):  # partition 0 has set row 7 aside by then
+        yield from real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(partitions, "classify_rows", fails_once_labelled)
+    folder = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(request(source, f"{folder}/", bundle))
+    assert sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*")) == ["_job.json", "_rejects"]
 
 
 def test_resume_reruns_a_part_whose_counts_are_missing(source: Path, bundle: Bundle, tmp_path: Path) -> None:
@@ -218,5 +237,38 @@ def test_a_csv_or_parquet_input_without_the_text_column_is_a_bad_argument(bundle
 
 
 def test_part_names_widen_past_99999() -> None:
-    assert jobs.part_names(3) == ["part-00000", "part-00001", "part-00002"]
-    assert jobs.part_names(100_001)[-1] == "part-100000" and jobs.part_names(100_001)[0] == "part-000000"
+    assert partitions.part_names(3) == ["part-00000", "part-00001", "part-00002"]
+    assert partitions.part_names(100_001)[-1] == "part-100000" and partitions.part_names(100_001)[0] == "part-000000"
+
+
+def test_a_scheduler_or_a_client_means_dask_whatever_the_engine() -> None:
+    assert not Request(input="in.jsonl").on_dask
+    assert Request(input="in.jsonl", engine="dask").on_dask
+    assert Request(input="in.jsonl", scheduler="tcp://127.0.0.1:8786").on_dask
+    assert Request(input="in.jsonl", client=object()).on_dask
+    assert Request(input="in.jsonl", scheduler="tcp://127.0.0.1:8786").writes_folder
+
+
+@pytest.mark.parametrize("kwargs", [{"engine": "dask"}, {"scheduler": "tcp://127.0.0.1:8786"}])
+def test_dask_without_the_scale_extra_names_the_extra(
+    source: Path, bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: dict
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
+    with pytest.raises(InputError, match=r"needs the \[scale\] extra .*pip install -c constraints.txt '\.\[scale\]'"):
+        run(request(source, tmp_path / "out", bundle, **kwargs))
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_csv_text_longer_than_the_csv_modules_limit_is_rejected_for_its_length(
+    bundle: Bundle, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(f'id,text\n1,Talks resumed.\n2,"{"Talks. " * 30_000}"\n3,A bomb exploded.\n', encoding="utf-8")
+    default = csv.field_size_limit(131_072)  # the module's default (128 KiB): a job raises it itself
+    try:
+        result = run(request(path, tmp_path / "out.jsonl", bundle))
+    finally:
+        csv.field_size_limit(default)
+    assert (result.stats.classified, result.stats.rejected) == (2, 1)
+    [rejected] = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert rejected["id"] == "2" and "has 210000 characters" in rejected["reason"]

@@ -31,8 +31,8 @@ LAUNCH_ARGS = [
 ]
 MISSING_CHROMIUM = (
     f"the browser tests need Debian's Chromium at {CHROMIUM}, which is missing: "
-    "install it with `apt-get install -y chromium` (.ci/run does this in CI); Playwright's own browser "
-    "download (`playwright install`) is not used"
+    "run the tests with `make test`, which installs it where it is missing, or install it with "
+    "`apt-get install -y chromium`; Playwright's own browser download (`playwright install`) is not used"
 )
 READY_TIMEOUT = 60.0
 

@@ -1,6 +1,6 @@
 """Browser fixtures: headless Debian Chromium driven by Playwright, and the real service in a subprocess.
 
-A missing Chromium fails these tests (it never skips them): CI installs it in .ci/run.
+A missing Chromium fails these tests (it never skips them): `make test` installs it where it is missing.
 """
 
 from __future__ import annotations

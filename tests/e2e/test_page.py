@@ -61,12 +61,25 @@ def expected(server: str) -> dict[str, Any]:
 def test_page_and_its_files_are_served_and_load_nothing_from_the_internet(page: Page, server: str) -> None:
     page.goto(server)
     expect(page).to_have_title(re.compile("Stance"))
-    for name in ("index.html", "app.css", "app.js"):
-        text = (STATIC_DIR / name).read_text(encoding="utf-8")
-        assert not re.search(r"https?://|//cdn|@import", text), f"{name} refers to something outside the service"
+    files = sorted(path for pattern in ("*.html", "*.css", "*.js") for path in STATIC_DIR.glob(pattern))
+    assert {"index.html", "app.css", "main.js"} <= {path.name for path in files}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"https?://|//cdn|@import", text), f"{path.name} refers to something outside the service"
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     for reference in re.findall(r'(?:src|href)="([^"]+)"', html):
         assert reference.startswith(("/static/", "#", "data:")), reference
+    # The script is a set of ES modules that import one another by relative path, each served as JavaScript
+    # (a browser runs no module served under another type) and each loaded by the page.
+    scripts = sorted(STATIC_DIR.glob("*.js"))
+    loaded = set(page.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)"))
+    for path in scripts:
+        for imported in re.findall(r'^import .* from "([^"]+)";$', path.read_text(encoding="utf-8"), re.M):
+            assert re.fullmatch(r"\./[a-z]+\.js", imported), f"{path.name} imports {imported}"
+            assert (STATIC_DIR / imported).is_file(), f"{path.name} imports {imported}, which is missing"
+        response = page.request.get(f"{server}static/{path.name}")
+        assert response.ok and "javascript" in response.headers["content-type"], (path.name, response.headers)
+        assert f"{server}static/{path.name}" in loaded, f"the page never loads {path.name}"
     # The open_page fixture fails the test if the page asked for anything outside the service.
 
 

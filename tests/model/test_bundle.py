@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import service.model.bundle as bundle_module
 from service.model.bundle import (
     FITTED_FILE,
     MANIFEST_FILE,
@@ -102,3 +103,22 @@ def test_set_current_needs_an_existing_bundle(tmp_path: Path) -> None:
 def test_existing_version_is_never_overwritten(bundle: Bundle) -> None:
     with pytest.raises(BundleError, match="already exists"):
         write_bundle(bundle.path.parent, bundle.version, bundle.scorer, {})
+
+
+def test_set_current_replaces_the_pointer_whole_or_not_at_all(
+    bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = copy_bundle(bundle, tmp_path).name
+    second = shutil.copytree(tmp_path / first, tmp_path / "v2").name
+    set_current(tmp_path, first)
+    set_current(tmp_path, second)
+    assert (tmp_path / "current").read_text(encoding="utf-8") == f"{second}\n"
+
+    def crash(path: Path) -> None:  # the machine fails while the new pointer is written
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(bundle_module, "_fsync", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        set_current(tmp_path, first)
+    assert (tmp_path / "current").read_text(encoding="utf-8") == f"{second}\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([first, second, "current"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from sklearn.pipeline import FeatureUnion
 
 from service.api.app import create_app
 from service.api.settings import Settings
-from service.batch.rows import classify_records
 from service.model.bundle import Bundle, BundleError
 from service.model.explain import TOP_FEATURES, Contribution, explain_heads
 from service.model.predict import predict
@@ -176,15 +174,6 @@ def test_api_offers_explain_in_its_schema_and_rejects_a_non_boolean(client: Test
     assert "explain" in response.text
 
 
-def test_batch_records_have_confident_and_explain_only_when_asked(bundle: Bundle) -> None:
-    records = [{"id": 1, "text": SENTENCES[0]}]
-    [plain] = classify_records(bundle, records)
-    [explained] = classify_records(bundle, records, explain=True)
-    [heads] = predict(bundle, [SENTENCES[0]], explain=True)
-    for head, result in heads.items():
-        assert "explain" not in plain[head]
-        assert plain[head]["confident"] is result.confident
-        assert explained[head]["explain"] == [asdict(contribution) for contribution in result.explain or []]
 
 
 def test_cli_classify_explain(bundle: Bundle, tmp_path: Path) -> None:

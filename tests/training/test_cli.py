@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import shutil
@@ -27,6 +28,19 @@ def test_train_prints_the_version_and_makes_it_current(corpus: list[Example], tm
     version = capsys.readouterr().out.strip()
     assert (tmp_path / "models" / "current").read_text().strip() == version
     assert (tmp_path / "models" / version / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate --data x.jsonl"])
+def test_training_commands_without_the_train_extra_name_it(command: str, monkeypatch, capsys) -> None:
+    """On the lean install (no scikit-learn), `stance train` and `stance evaluate` say which extra to install."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *rest: None if name == "sklearn" else real_find_spec(name, *rest)
+    )
+    assert main(command.split()) == 2
+    error = capsys.readouterr().err
+    assert "needs the [train] extra (sklearn not installed)" in error
+    assert "pip install -c constraints.txt '.[train]'" in error
 
 
 def test_evaluate_writes_the_report(bundle: Bundle, corpus: list[Example], tmp_path: Path, capsys) -> None:

@@ -137,3 +137,21 @@ def test_an_unreachable_scheduler_exits_2(bundle: Bundle, source: Path, tmp_path
         assert classify(bundle, str(source), "-o", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9") == 2
     assert "can't reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing started: the same command works once the cluster is up
+
+
+def test_dask_without_the_scale_extra_exits_2_naming_it(
+    bundle: Bundle, source: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
+    assert classify(bundle, str(source), "-o", str(tmp_path / "out"), "--engine", "dask") == 2
+    err = capsys.readouterr().err
+    assert "needs the [scale] extra (distributed not installed): pip install -c constraints.txt '.[scale]'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_nul_character_sets_the_row_aside(bundle: Bundle, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "n", "text": "Talks\u0000 resumed."}) + "\n", encoding="utf-8")
+    assert classify(bundle, str(source), "-o", str(tmp_path / "out.jsonl")) == 0
+    [rejected] = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert rejected["reason"] == "text field 'text' contains a NUL character (U+0000) at position 5"

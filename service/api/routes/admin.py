@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import signal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from service.api.deps import AdminDep, StateDep
-from service.api.errors import RELOAD_FAILED, ProblemError
+from service.api.deps import StateDep, require_admin
+from service.api.errors import RELOAD_FAILED, ProblemError, problem_responses
 from service.api.settings import SUPERVISOR_ENV
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+# Every admin endpoint needs the admin key (401 without it).
+router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)], responses=problem_responses(401)
+)
 
 
 class ReloadOut(BaseModel):
@@ -36,14 +39,10 @@ def signal_other_workers() -> bool:
     return True
 
 
-@router.post(
-    "/reload",
-    response_model=ReloadOut,
-    responses={409: {"description": "The reload failed; the old model is still served (`detail` says why)"}},
-)
-def reload(state: StateDep, admin: AdminDep) -> ReloadOut:
-    """Load the bundle `models/current` names, check it (inside the models folder, scikit-learn version, SHA-256),
-    run a smoke prediction, then swap it in atomically. Requests already running finish on the old model. If
+@router.post("/reload", response_model=ReloadOut, responses=problem_responses(409))
+def reload(state: StateDep) -> ReloadOut:
+    """Load the bundle `models/current` names, check it (inside the models folder, bundle format, SHA-256 of the
+    scorer), run a smoke prediction, then swap it in atomically. Requests already running finish on the old model. If
     anything fails, the old model keeps serving and the answer (409) says why."""
     result = state.reload(source="api")
     if result.status == "failed":

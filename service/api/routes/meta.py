@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import BundleDep
+from service.api.errors import problem_responses
 from service.api.schemas import Manifest, Status
 
 router = APIRouter(prefix="/v1", tags=["meta"])
@@ -17,13 +18,13 @@ def health() -> Status:
     return Status(status="ok")
 
 
-@router.get("/ready", response_model=Status, responses={503: {"description": "No model is loaded"}})
+@router.get("/ready", response_model=Status, responses=problem_responses(503))
 def ready(bundle: BundleDep) -> Status:
     """A model is loaded and requests can be classified."""
     return Status(status="ready")
 
 
-@router.get("/model", response_model=Manifest)
+@router.get("/model", response_model=Manifest, responses=problem_responses(503))
 def model(bundle: BundleDep) -> Manifest:
     """The manifest of the model being served."""
     return Manifest(**bundle.manifest)

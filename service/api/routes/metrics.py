@@ -1,4 +1,4 @@
-"""GET /metrics: Prometheus text exposition of the service's metrics (service/metrics.py)."""
+"""GET /metrics: Prometheus text exposition of the service's metrics (service/api/metrics.py)."""
 
 from __future__ import annotations
 
