@@ -58,7 +58,7 @@ corpus-stats: $(INSTALLED) ## print the corpus size and label tables and refresh
 serve: $(INSTALLED) models/current ## train the default model if missing, then serve on 127.0.0.1:8000
 	$(BIN)/stance serve
 
-# wrk drives the load tests (the 15-second one runs in `make test`); Debian's package, installed where missing.
+# wrk drives the load tests; Debian's package, installed where missing (`make test` installs it with chromium).
 WRK := command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 
 .PHONY: load-test

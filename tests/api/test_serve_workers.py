@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from benchmarks.load_test import Server, http, production_server, worker_pids
+from benchmarks.server import Server, http, production_server, worker_pids
 from service.model.bundle import Bundle, set_current
 from tests.model_folders import models_with_two_versions, tamper
 

@@ -174,8 +174,6 @@ def test_api_offers_explain_in_its_schema_and_rejects_a_non_boolean(client: Test
     assert "explain" in response.text
 
 
-
-
 def test_cli_classify_explain(bundle: Bundle, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": "a", "text": SENTENCES[1]}) + "\n", encoding="utf-8")
