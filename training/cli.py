@@ -53,7 +53,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not args.public.is_dir():
             raise DataError(f"{args.public}: no such folder of public datasets")
         data = [*data, *public_training_specs(args.public)]
-    bundle_dir = train_bundle(load_examples(data), data, args.out)
+    params = {"embedding": True} if args.embedding else None
+    bundle_dir = train_bundle(load_examples(data), data, args.out, params=params)
     set_current(args.out, bundle_dir.name)
     print(bundle_dir.name)
 
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=MODELS_DIR, help="models folder (default: %(default)s)")
     train.add_argument(
         "--public", type=Path, help="also train on every public training set in this folder (e.g. ../shared/data)"
+    )
+    train.add_argument(
+        "--embedding",
+        action="store_true",
+        help="add the sentence-embedding block (data/embeddings) to the TF-IDF blocks: off by default, it is slower",
     )
     train.set_defaults(handler=cmd_train)
 

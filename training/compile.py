@@ -1,5 +1,6 @@
 """Fold fitted scikit-learn objects (a union of TF-IDF vectorizers, one logistic regression per head) into the
-service's array-only scorer, `service.model.linear.LinearScorer`: what a bundle serves."""
+service's array-only scorer, `service.model.linear.LinearScorer`: what a bundle serves. A `SentenceEmbedding`
+part of the union becomes the scorer's embedding block (the same encoder, and its columns' coefficients)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from service.model.embedding import EmbeddingBlock
 from service.model.linear import LinearScorer
-from service.model.ngrams import UnsupportedModel, make_block
+from service.model.ngrams import Block, UnsupportedModel, make_block
+from training.embeddings import SentenceEmbedding
 
 # Settings the scorer reproduces only with these values.
 _REQUIRED = {
@@ -53,8 +56,17 @@ def compile_scorer(vectorizer: Any, heads: dict[str, Any]) -> LinearScorer:
     for head, classifier in heads.items():
         head_slices[head] = slice(start, start + classifier.coef_.shape[0])
         start += classifier.coef_.shape[0]
-    blocks, offset = [], 0
+    blocks: list[Block] = []
+    embedding, offset = None, 0
     for name, part in parts:
+        if isinstance(part, SentenceEmbedding):
+            if embedding is not None or part.encoder is None:
+                raise UnsupportedModel(f"{name}: a second embedding block, or one without its encoder")
+            width = part.encoder.dims
+            weights = np.ascontiguousarray(coefficients[:, offset : offset + width].T, dtype=np.float64)
+            embedding = EmbeddingBlock(part.encoder, weights)
+            offset += width
+            continue
         _check_vectorizer(name, part)
         width = len(part.vocabulary_)
         blocks.append(
@@ -78,4 +90,5 @@ def compile_scorer(vectorizer: Any, heads: dict[str, Any]) -> LinearScorer:
         intercepts=np.concatenate([classifier.intercept_ for classifier in heads.values()]).astype(np.float64),
         head_slices=head_slices,
         classes={head: [str(label) for label in classifier.classes_] for head, classifier in heads.items()},
+        embedding=embedding,
     )

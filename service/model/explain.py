@@ -6,6 +6,10 @@ explanation of a chosen label is its largest positive ones. They are computed fr
 blocks (`service.model.ngrams`), with the n-grams and tf-idf weighting behind the served probabilities (equal to
 scikit-learn's to 1e-12, as a test checks), and only when an explanation is asked for: plain predictions never
 pay for them.
+
+A model with a sentence-embedding block gets one more candidate per text: the block's whole contribution (its
+normalised vector times the chosen class's coefficients, summed over the dimensions), named `[sentence
+embedding]`; its dimensions mean nothing alone, so they are never listed one by one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.model.embedding import FEATURE_NAME
 from service.model.linear import LinearScorer
 from service.model.ngrams import TextWords
 
@@ -55,8 +60,9 @@ def explain_heads(
     for start in range(0, len(texts), _CHUNK):
         stop = min(start + _CHUNK, len(texts))
         entries = _tfidf_entries(scorer, texts[start:stop])
+        vectors = scorer.embedding.encoder.vectors(texts[start:stop]) if scorer.embedding is not None else None
         per_head = {
-            head: _top_contributions(entries, *_chosen_weights(scorer, head, classes[start:stop]), top, index)
+            head: _top_contributions(entries, *_chosen_weights(scorer, head, classes[start:stop]), top, index, vectors)
             for head, classes in chosen.items()
         }
         explanations += [{head: lists[row] for head, lists in per_head.items()} for row in range(stop - start)]
@@ -92,10 +98,25 @@ def _chosen_weights(scorer: LinearScorer, head: str, classes: np.ndarray) -> tup
 
 
 def _top_contributions(
-    entries: _Entries, column_of_text: np.ndarray, sign_of_text: np.ndarray, top: int, index: _FeatureIndex
+    entries: _Entries,
+    column_of_text: np.ndarray,
+    sign_of_text: np.ndarray,
+    top: int,
+    index: _FeatureIndex,
+    vectors: np.ndarray | None = None,
 ) -> list[list[Contribution]]:
     coefficients = index.coefficients(entries.features, column_of_text[entries.rows])
     contributions = entries.values * coefficients * sign_of_text[entries.rows]
+    if vectors is not None and index.embedding_weights is not None:
+        # The embedding block as one entry per text, numbered past every n-gram (so it loses ties to them).
+        texts = np.arange(len(column_of_text))
+        block = np.einsum("ij,ji->i", vectors, index.embedding_weights[:, column_of_text]) * sign_of_text
+        entries = _Entries(
+            np.concatenate([entries.rows, texts]),
+            np.concatenate([entries.features, np.full(len(texts), index.starts[-1], dtype=np.intp)]),
+            entries.values,
+        )
+        contributions = np.concatenate([contributions, block])
     positive = contributions > 0
     rows, features, contributions = entries.rows[positive], entries.features[positive], contributions[positive]
     # By text, then largest contribution first, ties to the lower feature number: the entries come by block,
@@ -119,6 +140,7 @@ class _FeatureIndex:
     def __init__(self, scorer: LinearScorer) -> None:
         self.blocks = scorer.blocks
         self.starts = np.cumsum([0] + [len(block.idf) for block in scorer.blocks])
+        self.embedding_weights = scorer.embedding.weights if scorer.embedding is not None else None
 
     def _locate(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(block number, column inside that block) of each feature."""
@@ -137,7 +159,7 @@ class _FeatureIndex:
     def names(self, features: np.ndarray) -> list[str]:
         """The n-gram of each feature: words for word n-grams, the padded characters for char_wb ones."""
         block_of, local = self._locate(features)
-        names = np.empty(len(features), dtype=object)
+        names = np.full(len(features), FEATURE_NAME, dtype=object)  # what lies past the n-grams: the embedding
         for number, block in enumerate(self.blocks):
             inside = block_of == number
             if inside.any():

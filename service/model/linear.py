@@ -6,6 +6,9 @@ coefficients (`service.model.ngrams`); and the heads' intercepts. It is saved as
 pickle), so serving needs neither scikit-learn nor unpickling. The words of a batch are found once for all
 blocks; each block adds its share of every head's decision values, and a softmax per head gives the
 probabilities. They equal the fitted models' own `predict_proba` (a test checks the whole test split to 1e-9).
+
+A model may also have a dense sentence-embedding block (`service.model.embedding`): the table, its tokenizer
+and the heads' coefficients for its dimensions, saved in the same file; it adds its share to the decision values.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from service.model.embedding import EmbeddingBlock, StaticEncoder
 from service.model.ngrams import SMALL_BATCH, Block, TextWords, UnsupportedModel, make_block
 
-FORMAT = 1  # of the saved arrays; bump when their meaning changes
+# Of the saved arrays: 1, n-gram blocks; 2, also a sentence-embedding block, which a format-1 reader would ignore.
+# A scorer without the block is still written as 1, so services that read only format 1 keep serving it.
+FORMATS = (1, 2)
 _CHUNK = 1024  # texts per sparse product: bounds the memory of the n-gram arrays
 
 
@@ -33,9 +39,12 @@ class LinearScorer:
     intercepts: np.ndarray
     head_slices: dict[str, slice]
     classes: dict[str, list[str]]
+    embedding: EmbeddingBlock | None = None
 
     def __post_init__(self) -> None:
         widths = {block.weights.shape[1] for block in self.blocks} | {len(self.intercepts)}
+        if self.embedding is not None:
+            widths.add(self.embedding.weights.shape[1])
         stops = max((columns.stop for columns in self.head_slices.values()), default=0)
         if len(widths) != 1 or stops != len(self.intercepts):
             raise UnsupportedModel(f"weight columns {sorted(widths)} don't match the heads' {stops} classes")
@@ -66,11 +75,10 @@ class LinearScorer:
         """Every head's class probabilities side by side, one row per text; head by head as `segments` says."""
         if len(texts) <= SMALL_BATCH:
             decision = self._few_decisions(TextWords(texts))
+            if self.embedding is not None:
+                decision += self.embedding.scores(texts)
         else:
-            chunks = (TextWords(texts[i : i + _CHUNK]) for i in range(0, len(texts), _CHUNK))
-            decision = np.vstack(
-                [self.intercepts + sum(block.scores(words) for block in self.blocks) for words in chunks]
-            )
+            decision = np.vstack([self._chunk_decisions(texts[i : i + _CHUNK]) for i in range(0, len(texts), _CHUNK)])
         if len(self._binary_starts):
             decision = np.insert(decision, self._binary_starts, 0.0, axis=1)
         if not self.segments:
@@ -78,6 +86,13 @@ class LinearScorer:
         widths = self._segment_widths
         exp = np.exp(decision - np.maximum.reduceat(decision, self._segment_starts, axis=1).repeat(widths, axis=1))
         return exp / np.add.reduceat(exp, self._segment_starts, axis=1).repeat(widths, axis=1)
+
+    def _chunk_decisions(self, texts: Sequence[str]) -> np.ndarray:
+        words = TextWords(texts)
+        decision = self.intercepts + sum(block.scores(words) for block in self.blocks)
+        if self.embedding is not None:
+            decision = decision + self.embedding.scores(texts)
+        return decision
 
     def _few_decisions(self, words: TextWords) -> np.ndarray:
         """Decision values of a few texts, text by text with dense NumPy (SciPy's per-call overhead would
@@ -87,8 +102,11 @@ class LinearScorer:
         for row, text in enumerate(words.per_text):
             columns = np.concatenate(
                 [
-                    block.text_columns(text) + offset
-                    for block, offset in zip(self.blocks, self._offsets[:-1], strict=True)
+                    np.empty(0, dtype=np.intp),  # a model may have no n-gram block, only the embedding
+                    *(
+                        block.text_columns(text) + offset
+                        for block, offset in zip(self.blocks, self._offsets[:-1], strict=True)
+                    ),
                 ]
             )
             if not len(columns):
@@ -112,7 +130,7 @@ class LinearScorer:
     def save(self, path: Path) -> None:
         """Write the scorer as one `.npz` of plain arrays (text as fixed-width Unicode; nothing pickled)."""
         config = {
-            "format": FORMAT,
+            "format": 2 if self.embedding is not None else 1,
             "heads": {
                 head: {"classes": self.classes[head], "start": columns.start, "stop": columns.stop}
                 for head, columns in self.head_slices.items()
@@ -126,10 +144,18 @@ class LinearScorer:
                 }
                 for block in self.blocks
             ],
+            "embedding": self.embedding.encoder.config() if self.embedding is not None else None,
         }
         arrays: dict[str, np.ndarray] = {"config": np.array(json.dumps(config)), "intercepts": self.intercepts}
         for number, block in enumerate(self.blocks):
             arrays |= {f"{number}.terms": block.terms, f"{number}.idf": block.idf, f"{number}.weights": block.weights}
+        if self.embedding is not None:
+            encoder = self.embedding.encoder
+            arrays |= {
+                "embedding.table": encoder.table,
+                "embedding.tokenizer": encoder.tokenizer_bytes(),
+                "embedding.weights": self.embedding.weights,
+            }
         with Path(path).open("wb") as handle:
             np.savez(handle, allow_pickle=False, **arrays)
 
@@ -139,8 +165,8 @@ class LinearScorer:
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 config: dict[str, Any] = json.loads(str(arrays["config"]))
-                if config.get("format") != FORMAT:
-                    raise UnsupportedModel(f"scorer format {config.get('format')!r}; this service reads {FORMAT}")
+                if config.get("format") not in FORMATS:
+                    raise UnsupportedModel(f"scorer format {config.get('format')!r}; this service reads {FORMATS}")
                 blocks = [
                     make_block(
                         analyzer=str(spec["analyzer"]),
@@ -154,11 +180,19 @@ class LinearScorer:
                     for number, spec in enumerate(config["blocks"])
                 ]
                 heads = config["heads"]
+                embedding = None
+                if config.get("embedding") is not None:
+                    encoder = StaticEncoder.build(
+                        arrays["embedding.table"], StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"])
+                    )
+                    weights = np.ascontiguousarray(arrays["embedding.weights"], dtype=np.float64)
+                    embedding = EmbeddingBlock(encoder, weights)
                 return cls(
                     blocks=blocks,
                     intercepts=arrays["intercepts"].astype(np.float64),
                     head_slices={head: slice(int(h["start"]), int(h["stop"])) for head, h in heads.items()},
                     classes={head: [str(label) for label in h["classes"]] for head, h in heads.items()},
+                    embedding=embedding,
                 )
         except UnsupportedModel:
             raise

@@ -16,10 +16,12 @@ from sklearn.pipeline import FeatureUnion
 from service.api.app import create_app
 from service.api.settings import Settings
 from service.model.bundle import Bundle, BundleError
+from service.model.embedding import FEATURE_NAME
 from service.model.explain import TOP_FEATURES, Contribution, explain_heads
 from service.model.predict import predict
 from training.cli import main
 from training.compile import compile_scorer
+from training.embeddings import SentenceEmbedding
 from training.examples import Example
 
 SENTENCES = [
@@ -34,9 +36,14 @@ SENTENCES = [
 
 
 def feature_names(vectorizer: Any) -> list[str]:
-    """Readable n-gram of every column of the union's output, in scikit-learn's own column order."""
+    """Readable n-gram of every column of the union's output, in scikit-learn's own column order; every column
+    of the sentence-embedding block is named as the block is."""
     parts = vectorizer.transformer_list if isinstance(vectorizer, FeatureUnion) else [("tfidf", vectorizer)]
-    return [str(name) for _, part in parts for name in part.get_feature_names_out()]
+    return [
+        FEATURE_NAME if isinstance(part, SentenceEmbedding) else str(name)
+        for _, part in parts
+        for name in part.get_feature_names_out()
+    ]
 
 
 def sklearn_top(vectorizer: Any, classifier: LogisticRegression, text: str, label: str) -> list[Contribution]:
@@ -48,10 +55,14 @@ def sklearn_top(vectorizer: Any, classifier: LogisticRegression, text: str, labe
     else:
         coefficients = classifier.coef_[index]
     contributions = row * coefficients
-    columns = [int(c) for c in np.flatnonzero(contributions > 0)]
-    columns.sort(key=lambda c: (-contributions[c], c))
     names = feature_names(vectorizer)
-    return [Contribution(names[c], float(contributions[c])) for c in columns[:TOP_FEATURES]]
+    # The embedding block counts as one feature, its columns' sum, ranked after every n-gram in a tie.
+    embedding = np.array([name == FEATURE_NAME for name in names])
+    candidates = [(float(contributions[c]), int(c), names[c]) for c in np.flatnonzero(~embedding)]
+    if embedding.any():
+        candidates.append((float(contributions[embedding].sum()), len(names), FEATURE_NAME))
+    candidates = sorted((c for c in candidates if c[0] > 0), key=lambda c: (-c[0], c[1]))
+    return [Contribution(name, weight) for weight, _, name in candidates[:TOP_FEATURES]]
 
 
 def assert_same_contributions(actual: list[Contribution], expected: list[Contribution]) -> None:
@@ -86,10 +97,33 @@ def test_char_ngrams_are_shown_with_their_word_edges(bundle: Bundle) -> None:
     # A made-up word gives no word feature, so its explanation is made of its character n-grams (lowercased),
     # a space marking where the word starts or ends.
     [heads] = predict(bundle, ["Killzzq."], explain=True)
-    features = {c.feature for result in heads.values() for c in result.explain or []}
+    features = {c.feature for result in heads.values() for c in result.explain or []} - {FEATURE_NAME}
     assert features, "a known character n-gram should push some label up"
     assert all(feature in " killzzq. " for feature in features)
     assert any(feature.startswith(" ") for feature in features)
+
+
+def test_the_embedding_block_is_one_item_with_its_whole_contribution(bundle: Bundle) -> None:
+    assert bundle.scorer.embedding is not None
+    texts = SENTENCES[:4]
+    vectors = bundle.scorer.embedding.encoder.vectors(texts)
+    seen = 0
+    for row, heads in enumerate(predict(bundle, texts, explain=True)):
+        for head, result in heads.items():
+            items = [c for c in result.explain or [] if c.feature == FEATURE_NAME]
+            assert len(items) <= 1
+            columns = bundle.scorer.head_slices[head]
+            if columns.stop - columns.start == 1:
+                continue  # a binary head: covered by scikit-learn's own contributions above
+            column = columns.start + bundle.scorer.classes[head].index(result.label)
+            total = float(vectors[row] @ bundle.scorer.embedding.weights[:, column])
+            if items:
+                seen += 1
+                assert items[0].weight == pytest.approx(total, rel=1e-12)
+            else:
+                smallest = min((c.weight for c in result.explain or []), default=0.0)
+                assert total <= 0 or (len(result.explain or []) == TOP_FEATURES and total <= smallest)
+    assert seen, "the block should be among the top contributions somewhere"
 
 
 def test_text_without_known_ngrams_has_an_empty_explanation(bundle: Bundle) -> None:

@@ -20,6 +20,7 @@ from service.model.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, 
 from service.model.linear import LinearScorer
 from service.model.ngrams import UnsupportedModel
 from training.compile import compile_scorer
+from training.embeddings import SentenceEmbedding, load_encoder
 from training.examples import Example
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,33 @@ def test_other_supported_settings(vectorizer: object) -> None:
     )
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_dense_embedding_block(binary: bool) -> None:
+    """The union with the sentence-embedding block (alone or beside TF-IDF) compiles to the same probabilities."""
+    encoder = load_encoder()
+    texts, labels = (TEXTS[:2] * 3, LABELS[:2] * 3) if binary else (TEXTS, LABELS)
+    probe = ["Troops signed a treaty", "a I", "", "Exports of shells rose", *ODD_TEXTS]
+    for vectorizer in (
+        FeatureUnion([("w", TfidfVectorizer()), ("e", SentenceEmbedding(encoder))]),
+        FeatureUnion([("e", SentenceEmbedding(encoder)), ("c", TfidfVectorizer(analyzer="char_wb"))]),
+        FeatureUnion([("e", SentenceEmbedding(encoder))]),
+    ):
+        fitted, heads = train(vectorizer, texts, labels)
+        scorer = compile_scorer(fitted, heads)
+        assert scorer.embedding is not None
+        expected = heads["stance"].predict_proba(fitted.transform(probe))
+        for batch in (1, len(probe)):
+            actual = np.vstack(
+                [scorer.probabilities(probe[i : i + batch])["stance"] for i in range(0, len(probe), batch)]
+            )
+            np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
+
+
+def test_a_bundle_trained_with_the_embedding_block_serves_it(bundle: Bundle, fitted: Fitted) -> None:
+    assert bundle.scorer.embedding is not None
+    assert any(isinstance(part, SentenceEmbedding) for _, part in fitted[0].transformer_list)
+
+
 def test_binary_head() -> None:
     fitted, heads = train(TfidfVectorizer(), TEXTS[:2] * 3, LABELS[:2] * 3)
     probe = ["Troops signed", "treaty"]
@@ -163,14 +191,16 @@ def test_a_scorer_of_another_format_is_a_bundle_error(bundle: Bundle, tmp_path) 
 
 
 def test_serving_imports_neither_scikit_learn_nor_joblib(bundle: Bundle) -> None:
-    """The service reads the scorer's arrays: no unpickling, and no scikit-learn to import at start-up."""
+    """The service reads the scorer's arrays: no unpickling, and no scikit-learn to import at start-up; the
+    embedding block comes from the bundle, so neither torch, model2vec nor data/embeddings (training) either."""
     probe = (
         "import sys; from pathlib import Path; from service.api.app import create_app; "
         "from service.api.settings import "
         "Settings; from service.model.bundle import load_bundle; from service.model.predict import classify; "
         f"bundle = load_bundle(Path({str(bundle.path)!r})); create_app(Settings(model_path=bundle.path), bundle); "
         "classify(bundle, ['Troops shelled the town. Exports rose.'] * 40, explain=True); "
-        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('sklearn', 'joblib')))"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in "
+        "('sklearn', 'joblib', 'torch', 'model2vec', 'training')))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"

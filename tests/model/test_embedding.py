@@ -1,0 +1,94 @@
+"""The sentence-embedding block: the runtime's encoder against model2vec's own output, and its place in bundles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.model.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
+from service.model.embedding import StaticEncoder
+from service.model.linear import LinearScorer
+from service.model.ngrams import UnsupportedModel
+from training.embeddings import EMBEDDINGS_DIR, FIXTURE, MANIFEST_FILE, TABLE_FILE, load_encoder
+
+# model2vec's `StaticModel.encode(texts, normalize=True)` with the committed table, written by
+# `python -m training.embeddings fixture` (part of `make embeddings`).
+with np.load(FIXTURE, allow_pickle=False) as _fixture:
+    FIXTURE_TEXTS = [str(text) for text in _fixture["texts"]]
+    FIXTURE_VECTORS = _fixture["vectors"].astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> StaticEncoder:
+    return load_encoder()
+
+
+def test_equal_to_model2vec_encode(encoder: StaticEncoder) -> None:
+    assert len(FIXTURE_TEXTS) >= 50
+    np.testing.assert_allclose(encoder.vectors(FIXTURE_TEXTS), FIXTURE_VECTORS, rtol=0, atol=1e-6)
+
+
+def test_equal_text_by_text(encoder: StaticEncoder) -> None:
+    one_by_one = np.vstack([encoder.vectors([text]) for text in FIXTURE_TEXTS])
+    np.testing.assert_allclose(one_by_one, encoder.vectors(FIXTURE_TEXTS), rtol=0, atol=1e-12)
+
+
+def test_unit_length_or_zero(encoder: StaticEncoder) -> None:
+    norms = np.linalg.norm(encoder.vectors([*FIXTURE_TEXTS, "", " \n "]), axis=1)
+    assert set(np.round(norms, 9)) == {0.0, 1.0}
+    assert encoder.vectors([]).shape == (0, encoder.dims)
+
+
+def test_the_bundle_carries_the_table_and_tokenizer(bundle: Bundle, encoder: StaticEncoder) -> None:
+    assert bundle.scorer.embedding is not None
+    served = bundle.scorer.embedding.encoder
+    np.testing.assert_array_equal(served.table, encoder.table)
+    np.testing.assert_allclose(served.vectors(FIXTURE_TEXTS), FIXTURE_VECTORS, rtol=0, atol=1e-6)
+
+
+def test_the_table_matches_its_manifest() -> None:
+    manifest = json.loads((EMBEDDINGS_DIR / MANIFEST_FILE).read_text(encoding="utf-8"))
+    table = np.load(EMBEDDINGS_DIR / TABLE_FILE, allow_pickle=False)
+    assert table.dtype == np.float16
+    assert list(table.shape) == [manifest["tokens"], manifest["dimensions"]]
+    assert manifest["source_licence"] == "Apache-2.0"
+    assert sum(path.stat().st_size for path in EMBEDDINGS_DIR.iterdir()) < 16 * 1024 * 1024
+
+
+def test_a_table_that_does_not_fit_its_tokenizer_is_refused(encoder: StaticEncoder) -> None:
+    with pytest.raises(UnsupportedModel, match="shape"):
+        StaticEncoder.build(encoder.table[:-1], encoder.tokenizer_json)
+    with pytest.raises(UnsupportedModel, match="tokenizer"):
+        StaticEncoder.build(encoder.table, "{not json")
+
+
+def test_a_damaged_tokenizer_in_the_scorer_is_a_bundle_error(bundle: Bundle, tmp_path: Path) -> None:
+    copy = tmp_path / bundle.version
+    shutil.copytree(bundle.path, copy)
+    with np.load(copy / SCORER_FILE) as arrays:
+        contents = dict(arrays)
+    contents["embedding.tokenizer"] = contents["embedding.tokenizer"][:100]
+    np.savez(copy / SCORER_FILE, **contents)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][SCORER_FILE]["sha256"] = sha256_file(copy / SCORER_FILE)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="can't be served"):
+        load_bundle(copy)
+
+
+def test_a_scorer_without_the_block_still_round_trips(bundle: Bundle, tmp_path: Path) -> None:
+    plain = LinearScorer(
+        blocks=bundle.scorer.blocks,
+        intercepts=bundle.scorer.intercepts,
+        head_slices=bundle.scorer.head_slices,
+        classes=bundle.scorer.classes,
+    )
+    plain.save(tmp_path / SCORER_FILE)
+    loaded = LinearScorer.load(tmp_path / SCORER_FILE)
+    assert loaded.embedding is None
+    for head, matrix in plain.probabilities(FIXTURE_TEXTS[:20]).items():
+        np.testing.assert_array_equal(loaded.probabilities(FIXTURE_TEXTS[:20])[head], matrix)
