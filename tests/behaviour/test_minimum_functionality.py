@@ -126,15 +126,55 @@ CLEAR: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# The rules data/LABELS.md settled for corpus v2, on every head they decide.
+SETTLED_RULES: dict[str, dict[str, str]] = {
+    # A summit pledge to fight terrorism together: the substance (security) decides the topic; acting together
+    # against a threat is cooperative.
+    "At their summit in Tashkent the two presidents pledged to hunt down extremist cells together.": {
+        "topic": "security",
+        "stance": "cooperative",
+    },
+    "The prime ministers agreed to set up a joint counter-terrorism centre and to share intelligence daily.": {
+        "topic": "security",
+        "stance": "cooperative",
+    },
+    # Long shared cultural ties are good news.
+    "The two peoples share centuries of cultural ties, from poetry to cuisine.": {"sentiment": "positive"},
+    "Their nations have been bound by language, music and faith for generations.": {"sentiment": "positive"},
+    # A flatly reported bombing is a hostile act and bad news, however flat the wording.
+    "A car bomb exploded outside the police headquarters in the provincial capital on Monday.": {
+        "stance": "threat",
+        "sentiment": "negative",
+    },
+    "A roadside bomb struck a military convoy near the border, the army said.": {
+        "stance": "threat",
+        "sentiment": "negative",
+    },
+    # Company earnings up: economy, economic, good for the firm.
+    "The shipping group reported a 24 percent rise in quarterly profit, beating forecasts.": {
+        "topic": "economy",
+        "stance": "economic",
+        "sentiment": "positive",
+    },
+    "Shares in the cement maker jumped after it posted record annual earnings.": {
+        "topic": "economy",
+        "stance": "economic",
+        "sentiment": "positive",
+    },
+}
+
+
 # Clear under LABELS.md, wrong with the default model trained on the corpus alone (what it answers instead).
 KNOWN_FAILURES: dict[str, str] = {
     "The government recalled its ambassador from Caracas in protest.": "politics",
-    "Rebels shelled the town overnight, killing three civilians.": "neutral",
-    "The delegation will travel on to Nairobi on Thursday.": "cooperative",
-    "The minister spoke to reporters at the airport.": "cooperative",
     "Exports to Europe have more than doubled, a remarkable success for local farmers.": "negative",
-    "The talks collapsed after just two hours amid angry exchanges.": "neutral",
-    "The currency plunged to a record low, wiping out savings.": "neutral",
+}
+# Settled rules the default model does not follow yet (what it answers instead).
+KNOWN_RULE_FAILURES: dict[str, str] = {
+    "At their summit in Tashkent the two presidents pledged to hunt down extremist cells together.": (
+        "topic diplomacy: the summit outweighs the substance"
+    ),
+    "A roadside bomb struck a military convoy near the border, the army said.": "sentiment positive",
 }
 MIN_PASSING_PER_LABEL = 4
 # A test sentence this close to a corpus sentence (Jaccard similarity of character 5-grams) would be a copy.
@@ -163,6 +203,24 @@ def test_clear_sentence_gets_its_label(default_model: Bundle, head: str, label: 
     assert labels(default_model, head, [sentence]) == [label]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        pytest.param(
+            sentence,
+            expected,
+            id=f"rule-{number}",
+            marks=[pytest.mark.xfail(reason=f"known failure: answers {KNOWN_RULE_FAILURES[sentence]}")]
+            if sentence in KNOWN_RULE_FAILURES
+            else [],
+        )
+        for number, (sentence, expected) in enumerate(SETTLED_RULES.items(), start=1)
+    ],
+)
+def test_settled_rules_hold(default_model: Bundle, sentence: str, expected: dict[str, str]) -> None:
+    assert {head: labels(default_model, head, [sentence])[0] for head in expected} == expected
+
+
 def test_every_label_of_every_head_has_enough_sentences_expected_to_pass() -> None:
     assert {head: set(by_label) for head, by_label in CLEAR.items()} == {h: set(ls) for h, ls in HEADS.items()}
     for head, by_label in CLEAR.items():
@@ -171,6 +229,7 @@ def test_every_label_of_every_head_has_enough_sentences_expected_to_pass() -> No
             assert len(passing) >= MIN_PASSING_PER_LABEL, (head, label)
     all_sentences = {s for by_label in CLEAR.values() for sentences in by_label.values() for s in sentences}
     assert set(KNOWN_FAILURES) <= all_sentences
+    assert set(KNOWN_RULE_FAILURES) <= set(SETTLED_RULES)
 
 
 def five_grams(text: str) -> set[str]:
@@ -180,9 +239,8 @@ def five_grams(text: str) -> set[str]:
 
 def test_sentences_are_not_copied_from_the_corpus(corpus: list[Example]) -> None:
     corpus_grams = [five_grams(ex.text) for ex in corpus]
-    for by_label in CLEAR.values():
-        for sentences in by_label.values():
-            for sentence in sentences:
-                grams = five_grams(sentence)
-                closest = max(len(grams & other) / len(grams | other) for other in corpus_grams)
-                assert closest < MAX_SIMILARITY_TO_CORPUS, sentence
+    written = [s for by_label in CLEAR.values() for sentences in by_label.values() for s in sentences]
+    for sentence in [*written, *SETTLED_RULES]:
+        grams = five_grams(sentence)
+        closest = max(len(grams & other) / len(grams | other) for other in corpus_grams)
+        assert closest < MAX_SIMILARITY_TO_CORPUS, sentence

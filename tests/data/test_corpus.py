@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 import pytest
 
 from service.model.bundle import HEADS
 from service.model.paths import DATA_DIR
+from training.agreement import AGREEMENT_BLOCK, corpus_rows, kappa_table
 from training.corpus import STATS_BLOCK, read_corpus, stats, story_split
 from training.markdown import replace_block
 
-REGISTERS = {"wire", "statement", "quote", "oped", "analysis", "headline"}
+REGISTERS = {"wire", "statement", "quote", "oped", "analysis", "headline", "speech", "market", "translated", "liveblog"}
 FIELDS = {"id", "story", "register", "event", "text", "split", *HEADS}
 
 
@@ -62,3 +64,12 @@ def test_readme_tables_are_current() -> None:
     """data/README.md shows the tables `make corpus-stats` generates from the corpus as it is now."""
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
     assert replace_block(readme, STATS_BLOCK, stats()) == readme, "run `make corpus-stats` to refresh data/README.md"
+
+
+def test_readme_agreement_table_is_current() -> None:
+    """data/README.md shows the kappa table `python -m training.agreement kappa` computes for the corpus as it is."""
+    readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
+    blind_file = DATA_DIR / "agreement" / "blind.jsonl"
+    blind = [json.loads(line) for line in blind_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    table = kappa_table(corpus_rows(), blind, "python -m training.agreement kappa data/agreement/blind.jsonl")
+    assert replace_block(readme, AGREEMENT_BLOCK, table) == readme, "run the kappa command to refresh data/README.md"

@@ -13,11 +13,11 @@ from sklearn.feature_extraction.text import CountVectorizer
 from service.model.bundle import HEADS
 from training.corpus import read_corpus
 
-MIN_ROWS = 4000
+MIN_ROWS = 10_000
 MIN_SHARE = 0.08
 MIN_SHARE_TOPIC_OTHER = 0.04
-MIN_ACTORS = 80
-MIN_EVENTS = 25
+MIN_ACTORS = 250
+MIN_EVENTS = 60
 NEAR_DUPLICATE_JACCARD = 0.8
 MAX_NEAR_DUPLICATE_SHARE = 0.01
 
