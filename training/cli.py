@@ -15,11 +15,12 @@ from service.batch.report import summary_line
 from service.batch.rows import Options
 from service.batch.writers import OUTPUT_FORMATS
 from service.model.bundle import BundleError, load_bundle, set_current
-from service.model.paths import CORPUS_DIR, MODELS_DIR, PROJECT_ROOT
+from service.model.paths import CORPUS_DIR, FEEDBACK_DIR, MODELS_DIR, PROJECT_ROOT
 from service.model.text import MAX_TEXT_CHARS
 from training.data import SPLITS, load_examples, read_label_map
 from training.examples import DataError
 from training.sources import SOURCES, public_training_specs
+from training.suggest import add_parser as add_suggest_parser
 
 DEFAULT_MODEL = MODELS_DIR / "current"
 DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:PATH ({', '.join(SOURCES)})"
@@ -46,6 +47,7 @@ def require_train_extra(command: str) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     require_train_extra("train")
+    from training.feedback import default_feedback_dir, load_feedback, report
     from training.train import train_bundle
 
     data = args.data or [CORPUS_DIR]
@@ -54,7 +56,13 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise DataError(f"{args.public}: no such folder of public datasets")
         data = [*data, *public_training_specs(args.public)]
     params = {"embedding": True} if args.embedding else None
-    bundle_dir = train_bundle(load_examples(data), data, args.out, params=params)
+    examples = load_examples(data)
+    recorded = None
+    if not args.no_feedback:
+        feedback = load_feedback(args.feedback or default_feedback_dir(), examples)
+        print(f"stance train: {report(feedback)}", file=sys.stderr)
+        examples, recorded = [*examples, *feedback.used], feedback.manifest()
+    bundle_dir = train_bundle(examples, data, args.out, params=params, feedback=recorded)
     set_current(args.out, bundle_dir.name)
     print(bundle_dir.name)
 
@@ -126,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the sentence-embedding block (data/embeddings) to the TF-IDF blocks: off by default, it is slower",
     )
+    feedback = train.add_mutually_exclusive_group()
+    feedback.add_argument(
+        "--feedback",
+        type=Path,
+        help="also train on the analysts' corrections in this folder (default: $STANCE_FEEDBACK_DIR, else "
+        f"{FEEDBACK_DIR}; missing or empty: none); rows whose text is in the test split are left out",
+    )
+    feedback.add_argument("--no-feedback", action="store_true", help="train without the feedback folder")
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled set and write a report")
@@ -198,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--resume", action="store_true", help="skip partitions already in the output folder")
     classify.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     classify.set_defaults(handler=cmd_classify)
+
+    add_suggest_parser(commands)
 
     serve = commands.add_parser("serve", help="serve the HTTP API (as `python -m service.api.serve`)")
     add_server_arguments(serve)

@@ -172,9 +172,17 @@ def new_version(out_dir: Path, now: datetime) -> str:
 
 
 def train_bundle(
-    examples: list[Example], data_specs: list[str | Path], out_dir: Path, params: dict[str, Any] | None = None
+    examples: list[Example],
+    data_specs: list[str | Path],
+    out_dir: Path,
+    params: dict[str, Any] | None = None,
+    feedback: dict[str, Any] | None = None,
 ) -> Path:
-    """Train on `examples`, score the dev rows through the service's predict, and write the bundle."""
+    """Train on `examples`, score the dev rows through the service's predict, and write the bundle.
+
+    `feedback`, when given, is recorded as the manifest's `training_data.feedback` (training/feedback.py: the
+    feedback rows among `examples`, those left out, their hash); `data_specs` names the other files read.
+    """
     params = {**DEFAULT_PARAMS, **(params or {})}
     split = split_examples(examples, params["dev_fraction"], params["seed"])
     vectorizer, heads = fit(split.train, params)
@@ -200,6 +208,7 @@ def train_bundle(
                 }
                 for head in HEADS
             },
+            **({"feedback": feedback} if feedback is not None else {}),
         },
         "versions": {
             "python": platform.python_version(),

@@ -26,7 +26,7 @@ from service.api.limits import BodyLimitMiddleware
 from service.api.logs import install_record_factory
 from service.api.metrics import Metrics, mark_process_dead
 from service.api.middleware import RequestContextMiddleware
-from service.api.routes import admin, classify, meta, page
+from service.api.routes import admin, classify, feedback, meta, page
 from service.api.routes import metrics as metrics_routes
 from service.api.settings import Settings
 from service.api.state import ModelState
@@ -103,13 +103,12 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     if metrics is not None:
         state.reload_listeners.append(lambda result: metrics.reload_result(result.status))
     errors.install(app)
-    if settings.api_keys:
-        # Only then does classification need a key: the check, its 401 and its bearer scheme in the schema.
-        app.include_router(
-            classify.router, dependencies=[Depends(require_api_key)], responses=errors.problem_responses(401)
-        )
-    else:
-        app.include_router(classify.router)
+    for keyed in (classify.router, feedback.router):
+        if settings.api_keys:
+            # Only then do classification and corrections need a key: the check, its 401 and its bearer scheme.
+            app.include_router(keyed, dependencies=[Depends(require_api_key)], responses=errors.problem_responses(401))
+        else:
+            app.include_router(keyed)
     app.include_router(meta.router)
     app.include_router(page.router)
     if settings.metrics_enabled:
@@ -131,8 +130,8 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
 
 
 def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
-    """FastAPI's schema with the Problem schema the error responses point at, the limits on the classify request
-    and the response headers."""
+    """FastAPI's schema with the Problem schema the error responses point at, the limits on the classify and
+    feedback requests and the response headers."""
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
     )
@@ -142,6 +141,7 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
             for response in operation.get("responses", {}).values():
                 response.setdefault("headers", {}).update(RESPONSE_HEADERS)
     describe_classify_request(schema["components"]["schemas"].get("ClassifyRequest"), settings)
+    feedback.describe_feedback_request(schema["components"]["schemas"].get("FeedbackRequest"), settings)
     return schema
 
 

@@ -1,7 +1,7 @@
 """Typed dependencies shared by the routers, each declared once: `SettingsDep`, `StateDep`, `BundleDep`,
-`MetricsDep`; and the key checks, `require_api_key` (which the app factory puts on the classify router when
-STANCE_API_KEYS is set) and `require_admin` (on the admin router). Both read the key with FastAPI's HTTPBearer,
-which also declares their bearer schemes in the OpenAPI schema.
+`MetricsDep`; and the key checks, `require_api_key` (which the app factory puts on the classify and feedback
+routers when STANCE_API_KEYS is set) and `require_admin` (on the admin router). Both read the key with FastAPI's
+HTTPBearer, which also declares their bearer schemes in the OpenAPI schema.
 
 They are `async def` although none of them waits for anything: FastAPI runs a plain `def` dependency in its
 thread pool, and handing each request to a thread and back costs more than the dependency itself."""

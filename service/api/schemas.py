@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.model.text import text_problem
+from service.model.text import text_problem, unicode_error
 
 
 class ClassifyRequest(BaseModel):
@@ -90,3 +90,45 @@ class Manifest(BaseModel):
     created: str
     heads: dict[str, list[str]]
     metrics: dict[str, Any] = {}
+
+
+class FeedbackRequest(BaseModel):
+    """A correction: a text and the right label on one or more heads."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str = Field(description="The text (usually one sentence) whose labels are corrected")
+    topic: str | None = Field(default=None, max_length=64, description="The right topic label")
+    stance: str | None = Field(default=None, max_length=64, description="The right stance label")
+    sentiment: str | None = Field(default=None, max_length=64, description="The right sentiment label")
+    model_version: str | None = Field(
+        default=None, min_length=1, max_length=128, description="The model version whose labels are corrected"
+    )
+    request_id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="The X-Request-ID of the classify answer corrected"
+    )
+    note: str | None = Field(default=None, max_length=1000, description="The analyst's note")
+
+    @model_validator(mode="after")
+    def _check(self) -> FeedbackRequest:
+        # As for classify: an empty text is a validation error; length, NUL and lone surrogates are checked
+        # against the settings by the route.
+        problem = text_problem(self.text)
+        if problem is not None and problem.kind == "empty":
+            raise ValueError(f"text {problem.detail}")
+        if not self.labels():
+            raise ValueError("give the right label on at least one head: `topic`, `stance` or `sentiment`")
+        for name in ("model_version", "request_id", "note"):
+            error = unicode_error(getattr(self, name) or "")
+            if error is not None:
+                raise ValueError(f"{name} {error}")
+        return self
+
+    def labels(self) -> dict[str, str]:
+        """The heads given, in the API's order."""
+        given = {"topic": self.topic, "stance": self.stance, "sentiment": self.sentiment}
+        return {head: label for head, label in given.items() if label is not None}
+
+
+class FeedbackResponse(BaseModel):
+    id: str = Field(pattern="^[0-9a-f]{32}$", description="The stored correction's id (a UUID4, hex)")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service.model.paths import CURRENT_FILE, MODELS_DIR
+from service.model.paths import CURRENT_FILE, FEEDBACK_DIR, MODELS_DIR
 from service.model.text import MAX_TEXT_CHARS
 
 MIN_ADMIN_KEY_CHARS = 16
@@ -53,11 +53,15 @@ class Settings(BaseSettings):
         "event loop; larger ones in a worker thread, so that they don't hold up the worker's other connections",
     )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="Bearer keys for POST /v1/classify, comma-separated; empty: no key needed"
+        default_factory=list,
+        description="Bearer keys for POST /v1/classify and /v1/feedback, comma-separated; empty: no key needed",
     )
     admin_enabled: bool = Field(default=False, description="Serve the admin endpoints (POST /v1/admin/reload)")
     admin_key: SecretStr | None = Field(default=None, description="Bearer key of the admin endpoints")
     metrics_enabled: bool = Field(default=True, description="Serve GET /metrics (Prometheus text format)")
+    feedback_dir: Path = Field(
+        default=FEEDBACK_DIR, description="Where POST /v1/feedback appends corrections (JSON lines, a file a day)"
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

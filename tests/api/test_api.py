@@ -138,6 +138,7 @@ def test_openapi_lists_the_errors_each_route_can_answer(bundle: Bundle) -> None:
     """Per route, the errors it can answer (and 500 everywhere); 401 only where a key is needed."""
     expected = {
         ("post", "/v1/classify"): {"400", "413", "422", "500", "503"},
+        ("post", "/v1/feedback"): {"400", "413", "422", "500", "503"},
         ("get", "/v1/health"): {"500"},
         ("get", "/v1/ready"): {"500", "503"},
         ("get", "/v1/model"): {"500", "503"},
@@ -152,7 +153,7 @@ def test_openapi_lists_the_errors_each_route_can_answer(bundle: Bundle) -> None:
             for path, operations in schema["paths"].items()
             for method, operation in operations.items()
         }
-        keyed = {("post", "/v1/classify"): {"401"}} if api_keys else {}
+        keyed = {("post", "/v1/classify"): {"401"}, ("post", "/v1/feedback"): {"401"}} if api_keys else {}
         assert found == {route: statuses | keyed.get(route, set()) for route, statuses in expected.items()}
         for operations in schema["paths"].values():
             for operation in operations.values():

@@ -8,6 +8,9 @@ derandomized, no example database written to disk.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,9 @@ MAX_EXAMPLES = 60
 
 # The app as served, with the admin endpoint on (fuzzed without its key: every call must be a 401) and small
 # text limits, so that generated texts meet them. Built at import, for schemathesis to read its schema (the
-# app's own /openapi.json document); the session's bundle is put in before the tests run.
+# app's own /openapi.json document); the session's bundle is put in before the tests run. Corrections go to a
+# temporary folder, removed after the tests, never to the project's data/feedback/.
+FEEDBACK_DIR = Path(tempfile.mkdtemp(prefix="stance-schemathesis-feedback-"))
 APP = create_app(
     Settings(
         model_path=Path("unused"),
@@ -35,6 +40,7 @@ APP = create_app(
         max_texts=8,
         max_text_chars=2_000,
         max_sentences=2_000,  # never met by texts of 2,000 characters at most
+        feedback_dir=FEEDBACK_DIR,
     )
 )
 # A request over a limit (say a text longer than maxLength) is rejected with 413, which the API documents; the
@@ -47,8 +53,10 @@ schema.app = APP  # requests go to the app in process, over ASGI (as `from_asgi`
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _serve_the_session_bundle(bundle: Bundle) -> None:
+def _serve_the_session_bundle(bundle: Bundle) -> Iterator[None]:
     APP.state.model.use(bundle)
+    yield
+    shutil.rmtree(FEEDBACK_DIR, ignore_errors=True)
 
 
 @schema.parametrize()
