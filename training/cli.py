@@ -14,11 +14,13 @@ from service.batch.readers import INPUT_FORMATS, InputError
 from service.batch.report import summary_line
 from service.batch.rows import Options
 from service.batch.writers import OUTPUT_FORMATS
-from service.model.bundle import BundleError, load_bundle, set_current
+from service.model.bundle import BundleError, load_bundle
 from service.model.paths import CORPUS_DIR, FEEDBACK_DIR, MODELS_DIR, PROJECT_ROOT
 from service.model.text import MAX_TEXT_CHARS
 from training.data import SPLITS, load_examples, read_label_map
 from training.examples import DataError
+from training.registry import PROMOTE_MODES, promote_trained, public_folder
+from training.registry import add_parsers as add_registry_parsers
 from training.sources import SOURCES, public_training_specs
 from training.suggest import add_parser as add_suggest_parser
 
@@ -63,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"stance train: {report(feedback)}", file=sys.stderr)
         examples, recorded = [*examples, *feedback.used], feedback.manifest()
     bundle_dir = train_bundle(examples, data, args.out, params=params, feedback=recorded)
-    set_current(args.out, bundle_dir.name)
+    promote_trained(args.out, bundle_dir.name, args.promote, CORPUS_DIR, public_folder(args.public))
     print(bundle_dir.name)
 
 
@@ -121,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a model bundle and make it current")
+    train = commands.add_parser("train", help="train a model bundle and make it current if it is no worse")
     train.add_argument(
         "--data", type=Path, action="append", help=f"labeled file or folder (repeatable; default {CORPUS_DIR})"
     )
@@ -142,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"{FEEDBACK_DIR}; missing or empty: none); rows whose text is in the test split are left out",
     )
     feedback.add_argument("--no-feedback", action="store_true", help="train without the feedback folder")
+    train.add_argument(
+        "--promote",
+        choices=PROMOTE_MODES,
+        default="auto",
+        help="auto (default): make the new bundle current only if no head is more than 0.01 macro-F1 below the "
+        "current one on the corpus test split (and the public held-out sets, with --public or $STANCE_PUBLIC_DATA)",
+    )
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled set and write a report")
@@ -216,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.set_defaults(handler=cmd_classify)
 
     add_suggest_parser(commands)
+    add_registry_parsers(commands)
 
     serve = commands.add_parser("serve", help="serve the HTTP API (as `python -m service.api.serve`)")
     add_server_arguments(serve)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,6 +202,7 @@ def train_bundle(
         "training_data": {
             **data_fingerprint(data_specs),
             "rows": {"train": len(split.train), "dev": len(split.dev)},
+            "rows_per_source": dict(sorted(Counter(source_of(ex) for ex in [*split.train, *split.dev]).items())),
             "rows_per_head": {
                 head: {
                     "train": sum(head in ex.labels for ex in split.train),

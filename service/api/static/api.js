@@ -1,4 +1,5 @@
-// Talking to the service: the API key (this tab's session storage only), the explain probe and POST /v1/classify.
+// Talking to the service: the API key (this tab's session storage only), the explain probe, POST /v1/classify
+// and POST /v1/feedback.
 import { $ } from "./dom.js";
 
 const KEY_STORAGE = "stance.apiKey";
@@ -88,6 +89,19 @@ export async function postClassify(text, explain) {
   const payload = { text };
   if (explain) payload.explain = true;
   const response = await fetch("/v1/classify", {
+    method: "POST",
+    headers: headers({ "Content-Type": "application/json" }),
+    body: JSON.stringify(payload),
+  });
+  return { response, body: await readBody(response) };
+}
+
+// The X-Request-ID of a response (the service sets it on every answer), or null.
+export const requestIdOf = (response) => response?.headers?.get("X-Request-ID") || null;
+
+// POST a correction {text, <heads>, model_version?, request_id?}; answers like postClassify.
+export async function postFeedback(payload) {
+  const response = await fetch("/v1/feedback", {
     method: "POST",
     headers: headers({ "Content-Type": "application/json" }),
     body: JSON.stringify(payload),

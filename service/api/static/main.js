@@ -1,14 +1,15 @@
 // The analyst's page: paste an article, POST it to /v1/classify, show every sentence colored by stance.
 // Plain JavaScript modules, no build step, nothing loaded from the internet. This one wires the page together:
-//   api.js       the API key (session storage), the explain probe, POST /v1/classify
+//   api.js       the API key (session storage), the explain probe, POST /v1/classify and /v1/feedback
 //   messages.js  the message box, the busy line and the service's errors
 //   render.js    the article sentence by sentence, the legend
 //   summary.js   the summary strip and the filters
 //   panel.js     the details panel of one sentence (probabilities, explanations, pinning)
+//   correct.js   the panel's correction form, POST /v1/feedback and the sentence's corrected mark
 //   keyboard.js  moving between sentences with the keys
 //   download.js  JSON and CSV downloads
 //   labels.js, state.js, dom.js  the heads and labels, the shared state, DOM helpers
-import { apiKey, explainSupported, postClassify, storedKey, storeKey } from "./api.js";
+import { apiKey, explainSupported, postClassify, requestIdOf, storedKey, storeKey } from "./api.js";
 import { $ } from "./dom.js";
 import { downloadCsv, downloadJson } from "./download.js";
 import { onArticleKey, onPageKey } from "./keyboard.js";
@@ -57,6 +58,7 @@ async function classify() {
     showMessage("info", "The service found no sentences in this text.", "");
     return;
   }
+  state.requestId = requestIdOf(response);
   render(body.json, document_);
   $("busy").hidden = false;
   $("busy").textContent = `Classified ${document_.sentences.length} sentences.`;

@@ -48,7 +48,8 @@ function errorDetail(body) {
   return (text || "").trim().slice(0, 300);
 }
 
-export function showHttpError(status, body) {
+// `own` replaces the title of some statuses (e.g. {422: "The service refused the correction."}).
+export function showHttpError(status, body, own = {}) {
   const detail = errorDetail(body);
   const titles = {
     400: "The service refused the request.",
@@ -60,6 +61,7 @@ export function showHttpError(status, body) {
     503: "The service is not ready yet.",
   };
   const title =
+    own[status] ||
     titles[status] || (status >= 500 ? `The service failed (HTTP ${status}).` : `The request failed (HTTP ${status}).`);
   showMessage("error", title, detail ? `Server said: ${detail}` : "");
   if (status === 401 || status === 403) $("api-key").focus();

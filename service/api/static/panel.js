@@ -1,4 +1,6 @@
-// The details panel: one sentence's probabilities for every label and the words behind them; hover, focus and pin.
+// The details panel: one sentence's probabilities for every label and the words behind them, and the form to
+// correct its labels (correct.js); hover, focus and pin.
+import { correctionForm } from "./correct.js";
 import { $, el } from "./dom.js";
 import { HEADS, HEAD_TITLES, isConfident, labelClass, percent } from "./labels.js";
 import { state } from "./state.js";
@@ -14,6 +16,7 @@ export function showDetailsPlaceholder() {
     }),
   );
   $("details").classList.remove("open");
+  delete $("details").dataset.shows;
   document.body.classList.remove("details-open");
 }
 
@@ -48,11 +51,16 @@ export function showDetails(index, force = false) {
   panel.classList.add("open");
   document.body.classList.add("details-open");
   const pinned = state.pinned === index;
+  // Already showing this sentence as it is: keep the panel (and the analyst's half-made correction and focus).
+  const shows = `${index} ${pinned} ${state.corrections.has(sentence.text)}`;
+  if (panel.dataset.shows === shows && panel.querySelector(".details-head")) return;
+  panel.dataset.shows = shows;
   const header = el(
     "div",
     { class: "details-head" },
     el("h3", { text: `Sentence ${index + 1} of ${state.nodes.length}` }),
     pinned ? el("span", { class: "badge", text: "pinned" }) : null,
+    state.corrections.has(sentence.text) ? el("span", { class: "badge corrected", text: "corrected" }) : null,
     el("button", {
       type: "button",
       class: "secondary small close",
@@ -79,6 +87,7 @@ export function showDetails(index, force = false) {
     el("blockquote", { class: `quote ${labelClass("stance", sentence.stance?.label)}`, text: sentence.text }),
     ...heads,
     ...(note ? [note] : []), // replaceChildren would write a null as the text "null"
+    correctionForm(index, sentence),
   );
 }
 

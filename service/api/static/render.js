@@ -1,5 +1,6 @@
 // The result: the article sentence by sentence (stance color, topic chip, sentiment mark), the legend, and
 // clearing it all away again.
+import { markCorrected } from "./correct.js";
 import { $, el } from "./dom.js";
 import { HEADS, SENTIMENT_MARKS, collectLabels, cssToken, isConfident, labelClass, percent } from "./labels.js";
 import { keepVisible, showDetails, showDetailsPlaceholder, togglePin, unpin } from "./panel.js";
@@ -170,6 +171,7 @@ function sentenceNode(sentence, index) {
   if (stance && !isConfident(stance)) {
     node.append(el("span", { class: "visually-hidden", text: " The model is not confident of this stance." }));
   }
+  if (state.corrections.has(sentence.text)) markCorrected(node, state.corrections.get(sentence.text));
   node.addEventListener("mouseenter", () => showDetails(index));
   node.addEventListener("focus", () => {
     if (state.quietFocus) return;

@@ -8,5 +8,7 @@ export const state = {
   shown: null, // index of the sentence in the details panel
   pinned: null, // index of the pinned sentence, or null
   explainOffered: false,
+  requestId: null, // the classify response's X-Request-ID
+  corrections: new Map(), // sentence text -> {head: label} sent to /v1/feedback from this tab
   quietFocus: false, // set while the page itself moves focus back to a sentence
 };
