@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from service.model.bundle import HEADS, MANIFEST_FILE, BundleError, load_bundle, read_manifest, set_current
 from service.model.files import atomic_file
 from service.model.paths import CURRENT_FILE, MODELS_DIR
+from training.sources import public_data_from_env
 
 HISTORY_FILE = ".history"
 SCORES_FILE = "scores.json"
@@ -249,7 +249,7 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
 def public_folder(given: Path | None) -> Path | None:
     """The public data folder for the comparison: `--public`, else $STANCE_PUBLIC_DATA (set but empty: none)."""
-    folder = given or (Path(os.environ["STANCE_PUBLIC_DATA"]) if os.environ.get("STANCE_PUBLIC_DATA") else None)
+    folder = given or public_data_from_env()
     if folder is not None and not folder.is_dir():
         raise RegistryError(f"{folder}: no such folder of public datasets")
     return folder

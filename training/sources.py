@@ -147,12 +147,15 @@ PUBLIC_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
+def public_data_from_env() -> Path | None:
+    """$STANCE_PUBLIC_DATA as a folder; set but empty means unset."""
+    value = os.environ.get("STANCE_PUBLIC_DATA")
+    return Path(value) if value else None
+
+
 def add_public_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--public",
-        type=Path,
-        default=os.environ.get("STANCE_PUBLIC_DATA") or None,  # set but empty means unset
-        help="public data folder ($STANCE_PUBLIC_DATA)",
+        "--public", type=Path, default=public_data_from_env(), help="public data folder ($STANCE_PUBLIC_DATA)"
     )
 
 

@@ -25,3 +25,8 @@ def labels(model: Bundle, head: str, sentences: list[str]) -> list[str]:
 def probability(model: Bundle, head: str, label: str, sentence: str) -> float:
     [heads] = predict(model, [sentence])
     return heads[head].scores[label]
+
+
+def known_failure(known: dict[str, str], key: str, prefix: str = "") -> list[pytest.MarkDecorator]:
+    """An xfail mark naming what the model does instead, when `key` is one of the `known` failures."""
+    return [pytest.mark.xfail(reason=f"known failure: {prefix}{known[key]}")] if key in known else []

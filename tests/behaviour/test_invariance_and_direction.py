@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from service.model.bundle import Bundle
-from tests.behaviour.conftest import labels, probability
+from tests.behaviour.conftest import known_failure, labels, probability
 
 COUNTRY_TEMPLATES = [
     "{a} and {b} signed a transit treaty.",
@@ -53,15 +53,7 @@ KNOWN_INVARIANCE_FAILURES = {
 
 
 def invariance_cases(templates: list[str]) -> list[object]:
-    return [
-        pytest.param(
-            template,
-            marks=[pytest.mark.xfail(reason=f"known failure: {KNOWN_INVARIANCE_FAILURES[template]}")]
-            if template in KNOWN_INVARIANCE_FAILURES
-            else [],
-        )
-        for template in templates
-    ]
+    return [pytest.param(template, marks=known_failure(KNOWN_INVARIANCE_FAILURES, template)) for template in templates]
 
 
 MIN_SHIFT = 0.1

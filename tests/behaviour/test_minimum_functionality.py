@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from service.model.bundle import HEADS, Bundle
-from tests.behaviour.conftest import labels
+from tests.behaviour.conftest import known_failure, labels
 from training.examples import Example
 
 CLEAR: dict[str, dict[str, list[str]]] = {
@@ -188,9 +188,7 @@ def cases() -> list[object]:
             label,
             sentence,
             id=f"{head}-{label}-{number}",
-            marks=[pytest.mark.xfail(reason=f"known failure: answers {KNOWN_FAILURES[sentence]}")]
-            if sentence in KNOWN_FAILURES
-            else [],
+            marks=known_failure(KNOWN_FAILURES, sentence, "answers "),
         )
         for head, by_label in CLEAR.items()
         for label, sentences in by_label.items()
@@ -210,9 +208,7 @@ def test_clear_sentence_gets_its_label(default_model: Bundle, head: str, label: 
             sentence,
             expected,
             id=f"rule-{number}",
-            marks=[pytest.mark.xfail(reason=f"known failure: answers {KNOWN_RULE_FAILURES[sentence]}")]
-            if sentence in KNOWN_RULE_FAILURES
-            else [],
+            marks=known_failure(KNOWN_RULE_FAILURES, sentence, "answers "),
         )
         for number, (sentence, expected) in enumerate(SETTLED_RULES.items(), start=1)
     ],
