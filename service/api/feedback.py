@@ -3,16 +3,17 @@
 One file a day (UTC), `feedback-YYYY-MM-DD.jsonl`, in the feedback folder (`STANCE_FEEDBACK_DIR`). A row is
 `{"id", "time", "text", <the heads given>, "model_version", "request_id", "note"?}`.
 
-Each line is written with one `write` of the whole encoded line to a file opened with `O_APPEND`, then synced
-(`fsync`) before the answer: the kernel puts each append at the end of the file as one piece, so concurrent
-requests, threads and worker processes never interleave their lines or write over each other. Only a process
-killed in the middle of its write, or a crash before the sync, can leave a line cut short, and then only the
-file's last line: the next append first ends that line (its own line starts with a newline), so the cut line
-never runs into a whole one. (Blank lines are skipped by the JSON-lines reader.)
+Each line is written under an exclusive lock on the file (`flock`: threads, requests and worker processes take
+turns), with one `write` of the whole encoded line to a file opened with `O_APPEND`, then synced (`fsync`) before
+the answer, so concurrent writers never interleave their lines or write over each other. Only a process killed in
+the middle of its write, or a crash before the sync, can leave a line cut short, and then only the file's last
+line: the next writer, holding the lock, sees it and first ends that line, so the cut line never runs into a
+whole one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import uuid
@@ -73,6 +74,7 @@ def append_row(folder: Path, row: Mapping[str, Any]) -> Path:
     created = not path.exists()
     fd = os.open(path, _OPEN_FLAGS, 0o644)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by close; the check below must see no half-appended line
         if not ends_a_line(fd):
             line = b"\n" + line  # a line cut short by a crash: end it, so this one stays whole and separate
         written = os.write(fd, line)  # one write of the whole line: appended as one piece
@@ -87,8 +89,7 @@ def append_row(folder: Path, row: Mapping[str, Any]) -> Path:
 
 
 def ends_a_line(fd: int) -> bool:
-    """Whether the open file is empty or ends with a newline (a racing writer's line may land meanwhile: then
-    at most an extra blank line is written)."""
+    """Whether the open file is empty or ends with a newline."""
     size = os.fstat(fd).st_size
     return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
 
