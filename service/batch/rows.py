@@ -6,9 +6,10 @@ Three output shapes (`Options.mode`):
   `{"id": ..., "text": ..., "topic": {"label", "score", "scores", "confident"}, "stance": ..., "sentiment": ...}`
   (with `explain`, each head also has the API's `explain` list);
 - `sentences`: one record per sentence, split and labelled by `service.model.predict.classify` as the API does:
-  `{"id": ..., "row": ..., "sentence": i, "start": ..., "end": ..., "text": ..., <heads>}`;
-- `summary`: one record per row with the share of its sentences per label per head, the API's `summary`:
-  `{"id": ..., "row": ..., "sentences": n, "summary": {head: {label: share}}}`.
+  `{"id": ..., "row": ..., "sentence": i, "start": ..., "end": ..., "text": ..., <heads>, "actors": [...]}`;
+- `summary`: one record per row with the share of its sentences per label per head, the API's `summary`, and
+  the API's `relations`: `{"id": ..., "row": ..., "sentences": n, "summary": {head: {label: share}}, "relations":
+  [...]}`.
 
 `id` is the row's `--id-field` value, present when the row has that field; `row` is the row's number in the
 input, from 1. A row that can't be labelled (unreadable, no text, or a text the API would refuse too: over
@@ -146,7 +147,8 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
     for (number, record, _), document in zip(rows, documents, strict=True):
         identity = {**_identity(record, options), "row": number}
         if options.mode == "summary":
-            records.append({**identity, "sentences": len(document.sentences), "summary": document.summary})
+            summary = {"sentences": len(document.sentences), "summary": document.summary}
+            records.append({**identity, **summary, "relations": document.relations})
             continue
         records.extend(
             {**identity, "sentence": index, **sentence.record()} for index, sentence in enumerate(document.sentences)
@@ -163,6 +165,8 @@ def output_schema(bundle: Bundle, options: Options) -> Any:
     import pyarrow as pa
 
     mode = options.mode
+    text_fields = ("id", "name", "type", "text")
+    actor = pa.struct([*((name, pa.string()) for name in text_fields), ("start", pa.int64()), ("end", pa.int64())])
     shares = {head: pa.struct([(name, pa.float64()) for name in names]) for head, names in bundle.labels.items()}
     answer = [("label", pa.string()), ("score", pa.float64()), ("confident", pa.bool_())]
     if options.explain:
@@ -173,7 +177,10 @@ def output_schema(bundle: Bundle, options: Options) -> Any:
         columns = [("id", pa.string()), ("text", pa.string()), *heads]
     elif mode == "sentences":
         spans = [("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())]
-        columns = [*identity, *spans, *heads]
+        columns = [*identity, *spans, *heads, ("actors", pa.list_(actor))]
     else:
-        columns = [*identity, ("sentences", pa.int64()), ("summary", pa.struct(list(shares.items())))]
+        pair = [("actors", pa.list_(pa.string())), ("sentences", pa.int64()), ("indices", pa.list_(pa.int64()))]
+        relation = pa.struct([*pair, *shares.items()])
+        summary = [("sentences", pa.int64()), ("summary", pa.struct(list(shares.items())))]
+        columns = [*identity, *summary, ("relations", pa.list_(relation))]
     return pa.schema(columns)

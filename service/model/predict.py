@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from service.model.actors import Mention, actors_per_span, default_matcher
 from service.model.bundle import Bundle
 from service.model.explain import Contribution, explain_heads
+from service.model.relations import relations
 from service.model.sentences import Span, split_sentences, whole_text
 
 
@@ -54,10 +56,17 @@ def heads_record(heads: Heads) -> dict[str, Any]:
 class SentenceResult:
     span: Span
     heads: Heads
+    actors: list[Mention]
 
     def record(self) -> dict[str, Any]:
-        """The sentence as the API and `stance classify --split-sentences` give it: offsets, text, heads."""
-        return {"start": self.span.start, "end": self.span.end, "text": self.span.text, **heads_record(self.heads)}
+        """The sentence as the API and `stance classify --split-sentences` give it: offsets, text, heads, actors."""
+        return {
+            "start": self.span.start,
+            "end": self.span.end,
+            "text": self.span.text,
+            **heads_record(self.heads),
+            "actors": self.actors,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,16 @@ class DocumentResult:
     text: str
     sentences: list[SentenceResult]
     summary: dict[str, dict[str, float]]
+    relations: list[dict[str, Any]]
 
     def record(self) -> dict[str, Any]:
-        """The text as the API gives it: the text, its sentences and the share of sentences per label per head."""
+        """The text as the API gives it: the text, its sentences, the share of sentences per label per head and
+        the relations between the actors its sentences name."""
         return {
             "text": self.text,
             "sentences": [sentence.record() for sentence in self.sentences],
             "summary": self.summary,
+            "relations": self.relations,
         }
 
 
@@ -127,11 +139,20 @@ def classify(bundle: Bundle, texts: Sequence[str], split: bool = True, explain: 
     segment = split_sentences if split else whole_text
     spans_per_text = [segment(text) for text in texts]
     predictions = predict(bundle, [span.text for spans in spans_per_text for span in spans], explain=explain)
+    matcher = default_matcher()
     documents: list[DocumentResult] = []
     offset = 0
     for text, spans in zip(texts, spans_per_text, strict=True):
         own = predictions[offset : offset + len(spans)]
         offset += len(spans)
-        sentences = [SentenceResult(span, heads) for span, heads in zip(spans, own, strict=True)]
-        documents.append(DocumentResult(text=text, sentences=sentences, summary=summarize(bundle, own)))
+        # The whole text is matched once: a name is never cut by a sentence boundary, and offsets are the text's.
+        actors = actors_per_span(matcher.find(text), [span.start for span in spans])
+        sentences = [SentenceResult(*parts) for parts in zip(spans, own, actors, strict=True)]
+        pairs = relations(
+            [[mention["id"] for mention in mentions] for mentions in actors],
+            [span.text for span in spans],
+            [{head: result.label for head, result in heads.items()} for heads in own],
+            {head: bundle.labels[head] for head in bundle.scorer.classes},
+        )
+        documents.append(DocumentResult(text, sentences, summarize(bundle, own), pairs))
     return documents

@@ -191,9 +191,9 @@ def test_sentence_records_are_the_apis_sentences(bundle: Bundle) -> None:
 def test_summary_records_are_the_apis_summary(bundle: Bundle) -> None:
     records = label_all(bundle, [ARTICLE, "Exports rose."], "summary")
     documents = classify(bundle, [ARTICLE, "Exports rose."], split=True)
-    assert [(r["id"], r["row"], r["sentences"], r["summary"]) for r in records] == [
-        ("doc0", 1, 2, documents[0].summary),
-        ("doc1", 2, 1, documents[1].summary),
+    assert [(r["id"], r["row"], r["sentences"], r["summary"], r["relations"]) for r in records] == [
+        ("doc0", 1, 2, documents[0].summary, documents[0].relations),
+        ("doc1", 2, 1, documents[1].summary, documents[1].relations),
     ]
 
 
@@ -208,8 +208,8 @@ def test_text_records_are_the_heads_of_the_whole_text(bundle: Bundle) -> None:
     ("mode", "keys"),
     [
         ("texts", ["id", "text", "topic", "stance", "sentiment"]),
-        ("sentences", ["id", "row", "sentence", "start", "end", "text", "topic", "stance", "sentiment"]),
-        ("summary", ["id", "row", "sentences", "summary"]),
+        ("sentences", ["id", "row", "sentence", "start", "end", "text", "topic", "stance", "sentiment", "actors"]),
+        ("summary", ["id", "row", "sentences", "summary", "relations"]),
     ],
 )
 def test_records_keep_their_documented_key_order(bundle: Bundle, mode: str, keys: list[str]) -> None:
