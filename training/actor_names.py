@@ -85,6 +85,8 @@ def build(countries: list[dict[str, Any]], news: list[list[str]], organisations:
         code = (country.get("ISO") or {}).get("alpha3")
         if code and code not in table.actors:
             table.actors[code] = [country["name"], "country"]
+    for actor, name in by_kind.get("state", []):
+        table.actors[actor] = [name, "country"]
     for actor, name in by_kind.get("name", []):
         table.actors[actor][0] = name
     for _, name in by_kind.get("block", []):

@@ -56,7 +56,7 @@ class HeadOut(BaseModel):
 class ActorOut(BaseModel):
     """One mention of a state or an organisation; `text[start:end]` of the document is the mention."""
 
-    id: str = Field(description="ISO 3166-1 alpha-3 for a state, the project's own id for an organisation (docs/api.md)")
+    id: str = Field(description="ISO 3166-1 alpha-3 for a state, the project's own id for an organisation")
     name: str = Field(description="The actor's display name, whatever the mention (\"Tehran\" → \"Iran\")")
     type: Literal["country", "organisation"]
     text: str = Field(description="The mention as written")
