@@ -7,7 +7,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 PUBLIC_DATA ?= $(or $(STANCE_PUBLIC_DATA),../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup embeddings actor-names train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
+.PHONY: help setup embeddings actor-names evaluate-actors train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,13 @@ bench-scale: $(INSTALLED) models/current ## stance classify on 1M sentences: 1 p
 
 evaluate: $(INSTALLED) models/current ## evaluate the current model on the corpus test split (report in reports/)
 	$(BIN)/stance evaluate --data data/corpus --split test
+
+evaluate-actors: $(INSTALLED) ## precision and recall of actor mentions on data/actors/test_set.txt -> docs/evaluation.md
+	$(BIN)/python -m benchmarks.actors evaluate
+
+.PHONY: bench-actors
+bench-actors: $(INSTALLED) models/current ## cost of actors and relations per sentence on unseen public-set text -> docs/benchmarks.md
+	$(BIN)/python -m benchmarks.actors speed --public $(PUBLIC_DATA)
 
 evaluate-public: $(INSTALLED) ## corpus-only vs corpus+public models on held-out public sets -> docs/evaluation.md
 	$(BIN)/python -m benchmarks.public_sets --public $(PUBLIC_DATA) --out docs/evaluation.md

@@ -22,7 +22,6 @@ from service.model.bundle import load_bundle
 from service.model.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from service.model.predict import classify
 from service.model.relations import relations
-from service.model.sentences import split_sentences
 from training.markdown import machine, markers, replace_block, update_file
 
 TEST_SET = DATA_DIR / "actors" / "test_set.txt"

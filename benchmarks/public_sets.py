@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.actors import keep_actors_block
 from service.model.bundle import HEADS, load_bundle
 from service.model.paths import CORPUS_DIR, PROJECT_ROOT
 from training.data import load_examples
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as workdir:
         document = build_table(public, Path(workdir))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    document = keep_actors_block(previous, document)  # `make evaluate-actors` writes that one
     args.out.write_text(document, encoding="utf-8")
     print(document, end="")
     return 0

@@ -43,7 +43,7 @@ def usable(name: str) -> bool:
 
 
 def plural(demonym: str) -> str | None:
-    """"Iranian" → "Iranians", "Pakistani" → "Pakistanis"; none for "Chinese", "Swiss", "British"."""
+    """ "Iranian" → "Iranians", "Pakistani" → "Pakistanis"; none for "Chinese", "Swiss", "British"."""
     return None if demonym.endswith(("s", "sh", "ch", "e")) else demonym + "s"
 
 

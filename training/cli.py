@@ -190,10 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--output-format", choices=OUTPUT_FORMATS, help="override the format implied by the name")
     shape = classify.add_mutually_exclusive_group()
     shape.add_argument(
-        "--split-sentences", action="store_true", help="one record per sentence, with the row's id and offsets"
+        "--split-sentences",
+        action="store_true",
+        help="one record per sentence, with the row's id, offsets and actors",
     )
     shape.add_argument(
-        "--document-summary", action="store_true", help="one record per row: share of sentences per label per head"
+        "--document-summary",
+        action="store_true",
+        help="one record per row: share of sentences per label per head, and relations between its actors",
     )
     classify.add_argument(
         "--explain", action="store_true", help="add, per head, the n-grams that pushed the chosen label up the most"

@@ -57,7 +57,7 @@ class ActorOut(BaseModel):
     """One mention of a state or an organisation; `text[start:end]` of the document is the mention."""
 
     id: str = Field(description="ISO 3166-1 alpha-3 for a state, the project's own id for an organisation")
-    name: str = Field(description="The actor's display name, whatever the mention (\"Tehran\" → \"Iran\")")
+    name: str = Field(description='The actor\'s display name, whatever the mention ("Tehran" → "Iran")')
     type: Literal["country", "organisation"]
     text: str = Field(description="The mention as written")
     start: int = Field(ge=0, description="Offset of the mention in the document")
