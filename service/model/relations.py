@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
-_PAIR_NOUNS = r"(?:countries|nations|sides|governments|neighbou?rs|capitals|states|allies|rivals)"
+_PAIR_NOUNS = r"(?:countries|nations|sides|governments|neighbou?rs|capitals|states|allies|rivals|delegations|leaders)"
 REFERS_TO_PAIR = re.compile(
     rf"\b(?:both {_PAIR_NOUNS}|the two {_PAIR_NOUNS}|their (?:shared|common|joint) border)\b", re.IGNORECASE
 )

@@ -4,6 +4,7 @@
 //   messages.js  the message box, the busy line and the service's errors
 //   render.js    the article sentence by sentence, the legend
 //   summary.js   the summary strip and the filters
+//   relations.js the relations panel: pairs of actors, their sentences and stance shares
 //   panel.js     the details panel of one sentence (probabilities, explanations, pinning)
 //   correct.js   the panel's correction form, POST /v1/feedback and the sentence's corrected mark
 //   keyboard.js  moving between sentences with the keys

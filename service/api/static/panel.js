@@ -85,6 +85,7 @@ export function showDetails(index, force = false) {
   panel.replaceChildren(
     header,
     el("blockquote", { class: `quote ${labelClass("stance", sentence.stance?.label)}`, text: sentence.text }),
+    actorsNode(sentence),
     ...heads,
     ...(note ? [note] : []), // replaceChildren would write a null as the text "null"
     correctionForm(index, sentence),
@@ -157,5 +158,16 @@ function explainNode(result) {
     );
   if (pro.length) box.append(el("span", { class: "why-label", text: `Words for “${result.label}”:` }), list(pro, "for"));
   if (contra.length) box.append(el("span", { class: "why-label", text: "Words against:" }), list(contra, "against"));
+  return box;
+}
+
+function actorsNode(sentence) {
+  const actors = sentence.actors || [];
+  const box = el("p", { class: "actors" }, el("span", { class: "why-label", text: "Actors: " }));
+  if (!actors.length) box.append(el("span", { class: "hint", text: "none named" }));
+  for (const actor of actors) {
+    const type = actor.type === "organisation" ? "organisation" : "state";
+    box.append(el("span", { class: "actor-item", "data-actor": actor.id, title: `${type}, “${actor.text}”`, text: `${actor.name} (${actor.id})` }));
+  }
   return box;
 }

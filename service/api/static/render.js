@@ -4,6 +4,7 @@ import { markCorrected } from "./correct.js";
 import { $, el } from "./dom.js";
 import { HEADS, SENTIMENT_MARKS, collectLabels, cssToken, isConfident, labelClass, percent } from "./labels.js";
 import { keepVisible, showDetails, showDetailsPlaceholder, togglePin, unpin } from "./panel.js";
+import { renderRelations } from "./relations.js";
 import { state } from "./state.js";
 import { applyFilters, renderFilters, renderSummary } from "./summary.js";
 
@@ -27,6 +28,8 @@ export function clearResults() {
   $("results").hidden = true;
   $("article-view").replaceChildren();
   $("summary").replaceChildren();
+  $("relations").replaceChildren();
+  $("article-view").classList.remove("pair-active");
   $("busy").hidden = true;
   showDetailsPlaceholder();
 }
@@ -49,6 +52,8 @@ export function render(response, document_) {
   renderLegend();
   renderFilters();
   renderArticle(document_);
+  renderRelations(document_);
+  $("article-view").classList.remove("pair-active");
   showDetailsPlaceholder();
   applyFilters();
   $("results").hidden = false;
@@ -153,7 +158,7 @@ function sentenceNode(sentence, index) {
       " ",
     );
   }
-  node.append(el("span", { class: "sentence-text", text: sentence.text }));
+  node.append(sentenceText(sentence));
   if (sentiment) {
     node.append(
       "\u00a0", // no line break between a sentence's last word and its sentiment mark
@@ -181,4 +186,21 @@ function sentenceNode(sentence, index) {
   });
   node.addEventListener("click", () => togglePin(index));
   return node;
+}
+
+// The sentence's words, each actor mention marked (offsets are the document's, in code points).
+function sentenceText(sentence) {
+  const box = el("span", { class: "sentence-text" });
+  const chars = Array.from(sentence.text);
+  let cursor = 0;
+  for (const actor of sentence.actors || []) {
+    const start = actor.start - sentence.start;
+    const end = actor.end - sentence.start;
+    if (start < cursor || end > chars.length || chars.slice(start, end).join("") !== actor.text) continue;
+    box.append(chars.slice(cursor, start).join(""));
+    box.append(el("span", { class: "actor", "data-actor": actor.id, title: `${actor.name} (${actor.id})`, text: actor.text }));
+    cursor = end;
+  }
+  box.append(chars.slice(cursor).join(""));
+  return box;
 }

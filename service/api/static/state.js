@@ -7,6 +7,7 @@ export const state = {
   nodes: [], // one <span class="sentence"> per sentence
   shown: null, // index of the sentence in the details panel
   pinned: null, // index of the pinned sentence, or null
+  pair: null, // the relations panel's highlighted pair ("IRN-PAK"), or null
   explainOffered: false,
   requestId: null, // the classify response's X-Request-ID
   corrections: new Map(), // sentence text -> {head: label} sent to /v1/feedback from this tab
