@@ -49,7 +49,7 @@ def plural(demonym: str) -> str | None:
 
 def country_claims(countries: list[dict[str, Any]]) -> list[tuple[int, int, str, str]]:
     """(kind rank, -population, name, alpha-3) for every usable name of every state in the source."""
-    claims = []
+    claims: list[tuple[int, int, str, str]] = []
     for country in countries:
         code = (country.get("ISO") or {}).get("alpha3")
         if not code:
@@ -105,9 +105,9 @@ def build(countries: list[dict[str, Any]], news: list[list[str]], organisations:
 
 
 def load_countryinfo() -> list[dict[str, Any]]:
-    from countryinfo import CountryInfo  # type: ignore[import-not-found]  # the [names] extra, for this build only
+    from countryinfo import CountryInfo  # the [names] extra, for this build only
 
-    return list(CountryInfo.all().values())
+    return [dict(country) for country in CountryInfo.all().values()]
 
 
 def write(table: Table, out: Path) -> dict[str, Any]:

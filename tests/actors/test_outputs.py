@@ -40,7 +40,8 @@ def write_input(tmp_path: Path) -> Path:
 
 def test_split_sentences_output_has_actors(bundle: Bundle, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    assert main(["classify", str(write_input(tmp_path)), "-o", str(out), "--model", str(bundle.path), "--split-sentences"]) == 0
+    args = ["classify", str(write_input(tmp_path)), "-o", str(out), "--model", str(bundle.path), "--split-sentences"]
+    assert main(args) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [[m["id"] for m in row["actors"]] for row in rows] == [["PAK", "IRN"], [], ["IRN", "UN"], []]
     assert rows[2]["actors"][0]["start"] == ARTICLE.index("Tehran")
