@@ -151,7 +151,7 @@ def classify(bundle: Bundle, texts: Sequence[str], split: bool = True, explain: 
         pairs = relations(
             [[mention["id"] for mention in mentions] for mentions in actors],
             [span.text for span in spans],
-            [{head: result.label for head, result in heads.items()} for heads in own],
+            {head: [heads[head].label for heads in own] for head in bundle.scorer.classes},
             {head: bundle.labels[head] for head in bundle.scorer.classes},
         )
         documents.append(DocumentResult(text, sentences, summarize(bundle, own), pairs))

@@ -8,7 +8,6 @@ itself such a reference. Any other sentence in between breaks the chain (tests/m
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
@@ -41,17 +40,20 @@ def pair_sentences(actor_ids: Sequence[Sequence[str]], texts: Sequence[str]) -> 
 def relations(
     actor_ids: Sequence[Sequence[str]],
     texts: Sequence[str],
-    labels: Sequence[Mapping[str, str]],
+    labels: Mapping[str, Sequence[str]],
     head_labels: Mapping[str, Sequence[str]],
 ) -> list[dict[str, Any]]:
     """One record per pair, pairs sorted: `{"actors": [a, b], "sentences": n, "indices": [...], <head>: {label:
-    share}}`, the shares over the pair's sentences, every label of every head (`labels[i]` is sentence i's label
-    per head)."""
+    share}}`, the shares over the pair's sentences, every label of `head_labels` listed (`labels[head][i]` is
+    sentence i's label on that head)."""
     records = []
     for pair, indices in sorted(pair_sentences(actor_ids, texts).items()):
         record: dict[str, Any] = {"actors": list(pair), "sentences": len(indices), "indices": indices}
         for head, names in head_labels.items():
-            counts = Counter(labels[index][head] for index in indices)
-            record[head] = {name: counts[name] / len(indices) for name in names}
+            counts = dict.fromkeys(names, 0)
+            chosen = labels[head]
+            for index in indices:
+                counts[chosen[index]] += 1
+            record[head] = {name: count / len(indices) for name, count in counts.items()}
         records.append(record)
     return records

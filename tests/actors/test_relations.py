@@ -34,7 +34,7 @@ def test_no_reference_after_three_actors_or_one() -> None:
 
 
 def test_shares_are_over_the_pairs_sentences() -> None:
-    labels = [{"stance": "cooperative"}, {"stance": "threat"}, {"stance": "cooperative"}]
+    labels = {"stance": ["cooperative", "threat", "cooperative"]}
     [record] = relations([["A", "B"], ["B", "A"], []], ["", "", ""], labels, {"stance": ["cooperative", "threat"]})
     assert record == {
         "actors": ["A", "B"],
