@@ -254,6 +254,7 @@ def test_downloads_json_and_csv(page: Page, server: str, expected: dict[str, Any
     for row, expected_sentence in zip(rows, sentences, strict=True):
         assert row["text"] == expected_sentence["text"]
         assert (int(row["start"]), int(row["end"])) == (expected_sentence["start"], expected_sentence["end"])
+        assert row["actors"] == " ".join(actor["id"] for actor in expected_sentence["actors"])
         for head in HEADS:
             assert row[head] == expected_sentence[head]["label"]
             assert float(row[f"{head}_score"]) == pytest.approx(expected_sentence[head]["score"])

@@ -31,6 +31,7 @@ function toCsv(document_) {
     columns.push(head, `${head}_score`, `${head}_confident`);
     for (const label of state.labels[head]) columns.push(`${head}:${label}`);
   }
+  columns.push("actors"); // the ids of the actors the sentence names, in order, space-separated
   const rows = [columns];
   document_.sentences.forEach((sentence, index) => {
     const row = [index + 1, sentence.start, sentence.end, safeText(sentence.text)];
@@ -39,6 +40,7 @@ function toCsv(document_) {
       row.push(result.label, result.score, sentence[head] ? isConfident(result) : "");
       for (const label of state.labels[head]) row.push(result.scores?.[label] ?? "");
     }
+    row.push((sentence.actors || []).map((actor) => actor.id).join(" "));
     rows.push(row);
   });
   return `${rows.map((row) => row.map(csvCell).join(",")).join("\r\n")}\r\n`;
