@@ -147,12 +147,13 @@ def classify_to_file(request: Request, job: Job, bundle: Bundle, progress: Progr
         if request.rejects is not None:
             # Written even when empty, so that the reject file of an earlier run of the same command never stays.
             rejects_path = stack.enter_context(atomic_file(request.rejects))
-            reject_writer = JsonlWriter(stack.enter_context(rejects_path.open("w", encoding="utf-8")))
+            reject_writer = JsonlWriter(stack.enter_context(rejects_path.open("wb")))
 
             def reject(record: dict[str, Any]) -> None:
                 reject_writer.write([record])
 
-        writer: Writer = JsonlWriter(sys.stdout)
+        sys.stdout.flush()
+        writer: Writer = JsonlWriter(sys.stdout.buffer)
         if request.output != "-":
             temporary = stack.enter_context(atomic_file(Path(request.output)))
             writer = open_writer(temporary, job.output_format, output_schema(bundle, job.options))

@@ -6,7 +6,8 @@ blocks (`TextWords`). What a word contributes is cached per word, as the words o
 n-grams (`char_wb`, which pads each word with spaces and never looks past it), or its tokens and the word n-grams
 inside it (`word`: the default token patterns match word characters only, so no token spans two words; a bigram
 across two words is looked up from the last token of one and the first of the next). A batch is counted with
-sparse products, (texts x words) @ (words x n-grams); a few texts densely, text by text (`LinearScorer`).
+sparse products, (texts x words) @ (words x n-grams); a few texts densely, text by text (`LinearScorer`). The new
+words of a batch get their character n-grams all at once, as integer keys in NumPy (`service.model.char_keys`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from service.model.char_keys import CharKeys
 
 ANALYZERS = ("word", "char_wb")
 # Token patterns that match word characters only (scikit-learn's default and its one-letter variant).
@@ -43,11 +46,11 @@ def _matrix(rows: Sequence[np.ndarray], width: int) -> sp.csr_matrix:
 
 
 class TextWords:
-    """The whitespace-separated words of a batch of texts, lowercased; for the sparse products, each distinct
-    word once and every text as its sequence of word numbers."""
+    """The whitespace-separated words of a batch of texts, lowercased (unless asked not to); for the sparse
+    products, each distinct word once and every text as its sequence of word numbers."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.per_text = [text.lower().split() for text in texts]
+    def __init__(self, texts: Sequence[str], lowercase: bool = True) -> None:
+        self.per_text = [text.lower().split() for text in texts] if lowercase else [text.split() for text in texts]
         self.lengths = [len(words) for words in self.per_text]
 
     @cached_property
@@ -107,6 +110,10 @@ class Block:
         if len(self.vocabulary) != len(self.terms):
             raise UnsupportedModel("the vocabulary lists an n-gram twice")
 
+    def entries(self, words: list[str]) -> list[Any]:
+        """What each of the words contributes (as `entry`); `CharBlock` finds the new ones all at once."""
+        return [self.entry(word) for word in words]
+
     def entry(self, word: str) -> Any:
         """What the word contributes (the analyzer's `_find`), cached."""
         found = self._cache.get(word)
@@ -119,19 +126,13 @@ class Block:
     def _find(self, word: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def word_columns(self, word: str) -> np.ndarray:
-        """Columns of the known n-grams that lie inside the word, repeats included."""
-        columns: np.ndarray = self.entry(word)
-        return columns
-
     def text_columns(self, words: list[str]) -> np.ndarray:
         """Columns of every known n-gram of one text (given as its words), repeats included."""
-        return np.concatenate([_NO_COLUMNS, *map(self.word_columns, words)])
+        return np.concatenate([_NO_COLUMNS, *self.entries(words)])
 
     def counts(self, words: TextWords) -> sp.csr_matrix:
         """How often each known n-gram occurs in each text (each column once per row, columns unsorted)."""
-        per_word = _matrix([self.word_columns(word) for word in words.distinct], len(self.idf))
-        return words.occurrences() @ per_word
+        return words.occurrences() @ _matrix(self.entries(words.distinct), len(self.idf))
 
     def tfidf(self, words: TextWords) -> sp.csr_matrix:
         """Normalized tf-idf rows, one per text, columns sorted: what the fitted vectorizer's transform gives."""
@@ -160,7 +161,24 @@ class Block:
 
 
 class CharBlock(Block):
-    """`char_wb` n-grams: each word padded with a space on both sides, n-grams inside it."""
+    """`char_wb` n-grams: each word padded with a space on both sides, n-grams inside it; the new words of a batch
+    looked up all at once (`service.model.char_keys`) when the vocabulary's characters fit its integer keys."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._keys = CharKeys(self.terms.tolist(), self.ngram_range)
+
+    def entries(self, words: list[str]) -> list[Any]:
+        if not self._keys.fits:
+            return super().entries(words)
+        cached = list(map(self._cache.get, words))
+        new = [word for word, entry in zip(words, cached, strict=True) if entry is None]
+        found = self._keys.columns_of(new)
+        if len(self._cache) + len(new) > _CACHED_WORDS:
+            self._cache.clear()
+        self._cache.update(zip(new[: _CACHED_WORDS - len(self._cache)], found, strict=False))
+        fresh = iter(found)
+        return [entry if entry is not None else next(fresh) for entry in cached]
 
     def _find(self, word: str) -> np.ndarray:
         padded = f" {word} "
@@ -222,10 +240,6 @@ class WordBlock(Block):
         columns = [column for column in unigrams if column is not None] + self._known_bigrams(pairwise(ids))
         return (np.array(columns, dtype=np.intp), *((ids[0], ids[-1]) if ids else (_NO_TOKEN, _NO_TOKEN)))
 
-    def word_columns(self, word: str) -> np.ndarray:
-        columns: np.ndarray = self.entry(word)[0]
-        return columns
-
     def _across(self, edges: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(text, column) of each bigram of the last token of a word and the first of the next word of its text
         that has tokens. `edges` holds the (first, last) token ids of the words in order, `text_of` their text."""
@@ -236,8 +250,9 @@ class WordBlock(Block):
         return text_of[1:][same_text][known], columns
 
     def counts(self, words: TextWords) -> sp.csr_matrix:
-        inside = super().counts(words)
-        edges = np.array([self.entry(word)[1:] for word in words.distinct], dtype=np.intp).reshape(-1, 2)
+        entries = self.entries(words.distinct)
+        inside = words.occurrences() @ _matrix([columns for columns, _, _ in entries], len(self.idf))
+        edges = np.array([entry[1:] for entry in entries], dtype=np.intp).reshape(-1, 2)
         rows, columns = self._across(edges[words.sequence], words.text_of())
         return inside + sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=inside.shape)
 
