@@ -95,6 +95,7 @@ def cmd_classify(args: argparse.Namespace) -> None:
         max_text_chars=args.max_text_chars,
         partition_rows=args.partition_rows,
         explain=args.explain,
+        precision=args.precision,
     )
     request = Request(
         input=args.input,
@@ -197,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classify.add_argument(
         "--explain", action="store_true", help="add, per head, the n-grams that pushed the chosen label up the most"
+    )
+    classify.add_argument(
+        "--precision",
+        type=int,
+        choices=range(1, 17),
+        metavar="DIGITS",
+        help="round probabilities to this many decimal places (1 to 16; default: as computed)",
     )
     classify.add_argument(
         "--rejects",
