@@ -54,8 +54,8 @@ def label_file(folder: Path, source: Path, target: Path) -> None:
                 # The binding's own predict: its Python wrapper fails under NumPy 2 (see benchmarks.peers).
                 ranked = model.f.predict(text, -1, 0.0, "strict")
                 scores = {label.removeprefix(PREFIX): probability for probability, label in ranked}
-                best = ranked[0][1].removeprefix(PREFIX)
-                answer[head] = {"label": best, "score": scores[best], "scores": scores}
+                best = ranked[0][1].removeprefix(PREFIX) if ranked else None  # none for a text without words
+                answer[head] = {"label": best, "score": scores.get(best, 0.0), "scores": scores}
             out.write(orjson.dumps(answer, option=orjson.OPT_APPEND_NEWLINE))
 
 

@@ -73,4 +73,5 @@ class CharKeys:
         words_found = np.concatenate(found_words)
         order = np.argsort(words_found, kind="stable")
         columns = np.concatenate(found_columns)[order]
-        return np.split(columns, np.searchsorted(words_found[order], np.arange(1, len(words))))
+        bounds = np.searchsorted(words_found[order], np.arange(len(words) + 1)).tolist()
+        return [columns[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -111,19 +111,20 @@ class Block:
             raise UnsupportedModel("the vocabulary lists an n-gram twice")
 
     def entries(self, words: list[str]) -> list[Any]:
-        """What each of the words contributes (as `entry`); `CharBlock` finds the new ones all at once."""
-        return [self.entry(word) for word in words]
+        """What each of the words contributes: from the cache, or found now, the new words all at once
+        (`_find_all`), and cached while there is room (the cache restarts when full)."""
+        cached = list(map(self._cache.get, words))
+        new = [word for word, entry in zip(words, cached, strict=True) if entry is None]
+        if not new:
+            return cached
+        found = self._find_all(new)
+        if len(self._cache) + len(new) > _CACHED_WORDS:
+            self._cache.clear()
+        self._cache.update(zip(new[: _CACHED_WORDS - len(self._cache)], found, strict=False))
+        fresh = iter(found)
+        return [entry if entry is not None else next(fresh) for entry in cached]
 
-    def entry(self, word: str) -> Any:
-        """What the word contributes (the analyzer's `_find`), cached."""
-        found = self._cache.get(word)
-        if found is None:
-            if len(self._cache) >= _CACHED_WORDS:
-                self._cache.clear()
-            found = self._cache[word] = self._find(word)
-        return found
-
-    def _find(self, word: str) -> Any:  # pragma: no cover - abstract
+    def _find_all(self, words: list[str]) -> list[Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def text_columns(self, words: list[str]) -> np.ndarray:
@@ -168,17 +169,8 @@ class CharBlock(Block):
         super().__post_init__()
         self._keys = CharKeys(self.terms.tolist(), self.ngram_range)
 
-    def entries(self, words: list[str]) -> list[Any]:
-        if not self._keys.fits:
-            return super().entries(words)
-        cached = list(map(self._cache.get, words))
-        new = [word for word, entry in zip(words, cached, strict=True) if entry is None]
-        found = self._keys.columns_of(new)
-        if len(self._cache) + len(new) > _CACHED_WORDS:
-            self._cache.clear()
-        self._cache.update(zip(new[: _CACHED_WORDS - len(self._cache)], found, strict=False))
-        fresh = iter(found)
-        return [entry if entry is not None else next(fresh) for entry in cached]
+    def _find_all(self, words: list[str]) -> list[np.ndarray]:
+        return self._keys.columns_of(words) if self._keys.fits else list(map(self._find, words))
 
     def _find(self, word: str) -> np.ndarray:
         padded = f" {word} "
@@ -232,13 +224,32 @@ class WordBlock(Block):
         keys = ((left << 32) + right for left, right in pairs if left >= 0 and right >= 0)
         return [column for column in map(self.bigram_column.get, keys) if column is not None]
 
-    def _find(self, word: str) -> tuple[np.ndarray, int, int]:
-        """(columns of the n-grams inside the word, id of its first token, of its last)."""
-        tokens = self._tokens(word)
-        ids = [self.token_ids.get(token, -1) for token in tokens]
-        unigrams = map(self.vocabulary.get, tokens) if self.ngram_range[0] == 1 else ()
-        columns = [column for column in unigrams if column is not None] + self._known_bigrams(pairwise(ids))
-        return (np.array(columns, dtype=np.intp), *((ids[0], ids[-1]) if ids else (_NO_TOKEN, _NO_TOKEN)))
+    def _find_all(self, words: list[str]) -> list[tuple[np.ndarray, int, int]]:
+        """Per word: (columns of the n-grams inside it, id of its first token, of its last), all words at once."""
+        tokens = list(map(self._tokens, words))
+        counts = np.fromiter(map(len, tokens), dtype=np.intp, count=len(words))
+        flat = list(chain.from_iterable(tokens))
+        word_of = np.repeat(np.arange(len(words)), counts)
+        ids = np.fromiter((self.token_ids.get(token, -1) for token in flat), dtype=np.intp, count=len(flat))
+        same_word = word_of[1:] == word_of[:-1]
+        known, bigrams = self._bigrams(ids[:-1][same_word], ids[1:][same_word])
+        found_words, found_columns = [word_of[:-1][same_word][known]], [bigrams]
+        if self.ngram_range[0] == 1:
+            unigrams = np.fromiter((self.vocabulary.get(token, -1) for token in flat), dtype=np.intp, count=len(flat))
+            found_words.append(word_of[unigrams >= 0])
+            found_columns.append(unigrams[unigrams >= 0])
+        owner = np.concatenate(found_words)
+        order = np.argsort(owner, kind="stable")
+        columns = np.concatenate(found_columns)[order]
+        bounds = np.searchsorted(owner[order], np.arange(len(words) + 1)).tolist()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        has_tokens = counts > 0
+        firsts = np.where(has_tokens, ids[np.minimum(starts, len(ids) - 1)] if len(ids) else 0, _NO_TOKEN).tolist()
+        lasts = np.where(has_tokens, ids[np.maximum(starts + counts - 1, 0)] if len(ids) else 0, _NO_TOKEN).tolist()
+        return [
+            (columns[start:stop], first, last)
+            for start, stop, first, last in zip(bounds[:-1], bounds[1:], firsts, lasts, strict=True)
+        ]
 
     def _across(self, edges: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(text, column) of each bigram of the last token of a word and the first of the next word of its text
@@ -257,7 +268,7 @@ class WordBlock(Block):
         return inside + sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=inside.shape)
 
     def text_columns(self, words: list[str]) -> np.ndarray:
-        entries = [self.entry(word) for word in words]
+        entries = self.entries(words)
         edges = [(first, last) for _, first, last in entries if first != _NO_TOKEN]
         across = self._known_bigrams((last, first) for (_, last), (first, _) in pairwise(edges))
         return np.concatenate([_NO_COLUMNS, *(columns for columns, _, _ in entries), np.array(across, dtype=np.intp)])
