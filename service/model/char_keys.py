@@ -10,6 +10,8 @@ each n-gram string, without a Python step per n-gram.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 _CODE_POINTS = 0x110000
@@ -74,4 +76,4 @@ class CharKeys:
         order = np.argsort(words_found, kind="stable")
         columns = np.concatenate(found_columns)[order]
         bounds = np.searchsorted(words_found[order], np.arange(len(words) + 1)).tolist()
-        return [columns[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+        return [columns[start:stop] for start, stop in pairwise(bounds)]
