@@ -136,6 +136,7 @@ def splitting(bundle: Bundle, articles: list[str]) -> dict[str, float]:
 
 def render(results: dict[str, Any]) -> str:
     ip, sp = results["in_process"], results["splitting"]
+    http_article = f"{ARTICLE_SENTENCES}-sentence article"
     single = ip["single"]
     lines = [
         f"Machine: {machine()}. Command: `make bench`. {results['sentences']:,} real news sentences the model did "
@@ -186,6 +187,17 @@ def render(results: dict[str, Any]) -> str:
             f"| {row['case']} | {row['connections']} | {row['rps']:,.0f} | {row['p50']:.1f} | {row['p99']:.1f} "
             f"| {row['errors']} | {row['rps'] / base['rps']:.0%} | {row['p99'] / base['p99']:.2f}x |"
         )
+    article = next(row for row in results["http"] if row["case"] == http_article and row["connections"] == 64)
+    ol = results["open_loop"]
+    lines += [
+        "",
+        f"- {http_article}s at 64 connections: p99 **{article['p99'] / article['p50']:.1f}x** their p50 (target at "
+        "most 3x)",
+        f"- without coordinated omission (`benchmarks/load_open.py`: open loop, each request due at a fixed time, "
+        f"latency from that time): {http_article}s at **{ol['rate']:,.0f} requests/s** (70 % of wrk's figure "
+        f"above), at most 64 connections, {results['seconds']} s: reached {ol['achieved']:,.0f}/s, p50 "
+        f"{ol['p50']:.1f} ms, p99 {ol['p99']:.1f} ms, max {ol['max']:.1f} ms, {ol['errors']} errors",
+    ]
     su = results["start_up"]
     lines += [
         "",
@@ -238,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             "fitted_mb": size[FITTED_FILE],
             "workers": args.workers,
             "seconds": args.seconds,
-            "http": http_rows(bundle.path, http_cases, args.workers, args.seconds, workdir),
         }
+        results["http"], results["open_loop"] = http_rows(bundle.path, http_cases, args.workers, args.seconds, workdir)
     table = render(results)
     update_file(args.out, "bench-speed", "## Speed\n\n" + table, title="Benchmarks")
     print(table, end="")
