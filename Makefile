@@ -44,7 +44,7 @@ train-public: $(INSTALLED) ## train the same configuration on the corpus plus ev
 
 bench: $(BENCH_INSTALLED) models/current ## speed: in-process, splitting, HTTP vs a no-op route, start-up -> docs/benchmarks.md
 	$(WRK)
-	$(BIN)/python -m benchmarks.speed
+	$(BIN)/python -m benchmarks.speed --public $(PUBLIC_DATA)
 
 levers: $(INSTALLED) ## dev macro-F1 of each training lever (char ranges, C, weights) -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.levers --public $(PUBLIC_DATA)

@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.load_open import fixed_rate
 from benchmarks.server import production_server, rss_mb
 
 CONCURRENCY = (1, 8, 64)
+OPEN_LOOP_SHARE = 0.7  # the fixed rate, as a share of the closed-loop requests/s
 LOG_LEVEL = "info"  # the production default: every request writes its access log line, as deployed
 _WRK_LATENCY = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -59,13 +61,18 @@ def wrk(base: str, path: str, body: str, connections: int, seconds: int, workdir
 
 def http_rows(
     model: Path, cases: list[tuple[str, str, str]], workers: int, seconds: int, workdir: Path
-) -> list[dict[str, Any]]:
-    """One wrk run per (name, path, body) case at each of CONCURRENCY connections, on one server."""
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One wrk run per (name, path, body) case at each of CONCURRENCY connections, on one server; then the last
+    case at a fixed rate (`benchmarks.load_open`), OPEN_LOOP_SHARE of the requests/s wrk reached with it at the
+    most connections."""
     model = model.resolve()
-    rows = []
+    rows: list[dict[str, Any]] = []
     with production_server(model.parent, workdir, workers, LOG_LEVEL, settings_for(model)) as server:
         for connections in CONCURRENCY:
             for name, path, body in cases:
                 figures = wrk(server.base, path, body, connections, seconds, workdir)
                 rows.append({"case": name, "connections": connections, **figures})
-    return rows
+        name, path, body = cases[-1]
+        rate = round(float(rows[-1]["rps"]) * OPEN_LOOP_SHARE)
+        open_loop = {"case": name, **fixed_rate(server.base + path, body, rate, seconds, CONCURRENCY[-1])}
+    return rows, open_loop

@@ -7,7 +7,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from service.api.serve import add_server_arguments, serve_from_args
 from service.batch.engines import ENGINES
 from service.batch.jobs import Request, run
 from service.batch.readers import INPUT_FORMATS, InputError
@@ -25,6 +24,7 @@ from training.sources import SOURCES, public_training_specs
 from training.suggest import add_parser as add_suggest_parser
 
 DEFAULT_MODEL = MODELS_DIR / "current"
+COMMANDS = ("train", "evaluate", "classify", "suggest")  # those that don't need the server's options
 DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:PATH ({', '.join(SOURCES)})"
 
 
@@ -95,6 +95,7 @@ def cmd_classify(args: argparse.Namespace) -> None:
         max_text_chars=args.max_text_chars,
         partition_rows=args.partition_rows,
         explain=args.explain,
+        precision=args.precision,
     )
     request = Request(
         input=args.input,
@@ -114,12 +115,16 @@ def cmd_classify(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from service.api.serve import serve_from_args
+
     status = serve_from_args(args)
     if status:
         raise SystemExit(status)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; the server's options only when `command` is `serve` or not known (they need
+    the server's settings, whose import is a third of `stance classify`'s start-up)."""
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -203,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="add, per head, the n-grams that pushed the chosen label up the most"
     )
     classify.add_argument(
+        "--precision",
+        type=int,
+        choices=range(1, 17),
+        metavar="DIGITS",
+        help="round probabilities to this many decimal places (1 to 16; default: as computed)",
+    )
+    classify.add_argument(
         "--rejects",
         type=Path,
         help="rows that can't be labelled go here (default: OUTPUT.rejects.jsonl; to stdout, the first stops)",
@@ -232,13 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_parsers(commands)
 
     serve = commands.add_parser("serve", help="serve the HTTP API (as `python -m service.api.serve`)")
-    add_server_arguments(serve)
+    if command in (None, "serve"):
+        from service.api.serve import add_server_arguments
+
+        add_server_arguments(serve)
     serve.set_defaults(handler=cmd_serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    args = build_parser(given[0] if given and given[0] in COMMANDS else None).parse_args(argv)
     try:
         args.handler(args)
     except (BundleError, DataError, InputError, MissingExtra, OSError) as error:

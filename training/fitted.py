@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import sklearn
 
 from service.model.bundle import FITTED_FILE, BundleError, read_manifest, resolve_bundle_dir, verified_file
+from service.model.embedding import StaticEncoder
+from service.model.linear import EMBEDDING_TABLE_FILE
 
 
 def major_minor(version: str) -> tuple[int, ...]:
@@ -45,4 +48,9 @@ def load_fitted(path: Path) -> tuple[Any, dict[str, Any]]:
     manifest = read_manifest(bundle_dir)
     check_sklearn_version(bundle_dir, manifest)
     payload = joblib.load(verified_file(bundle_dir, manifest, FITTED_FILE))
+    # The embedding encoder is pickled without its table, which the bundle keeps once, in a file of its own.
+    for _, part in getattr(payload["vectorizer"], "transformer_list", []):
+        encoder = getattr(part, "encoder", None)
+        if isinstance(encoder, StaticEncoder) and encoder.table is None:
+            encoder.attach(np.load(verified_file(bundle_dir, manifest, EMBEDDING_TABLE_FILE), allow_pickle=False))
     return payload["vectorizer"], payload["heads"]

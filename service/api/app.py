@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from service.api import errors
+from service.api.batching import LabelQueue
 from service.api.deps import require_api_key
 from service.api.limits import BodyLimitMiddleware
 from service.api.logs import install_record_factory
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     app.state.settings = settings
     app.state.model = state
     app.state.metrics = metrics
+    app.state.label_queue = LabelQueue(settings.inline_max_chars)
     if metrics is not None:
         state.reload_listeners.append(lambda result: metrics.reload_result(result.status))
     errors.install(app)

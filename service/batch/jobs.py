@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 
 from service.batch.engines import ENGINES, partition_runner, require_dask
 from service.batch.folder_jobs import classify_to_folder
+from service.batch.merge import join_parts, parts_folder
 from service.batch.partitions import REJECTS_DIR, Job, plan, preload
 from service.batch.readers import InputError, RawRow, allow_long_csv_fields, input_columns, input_files, read_stream
 from service.batch.report import Progress, Result, progress_bar
@@ -54,11 +56,20 @@ class Request:
         return self.engine == "dask" or bool(self.scheduler) or self.client is not None
 
     @property
+    def names_folder(self) -> bool:
+        """Whether the output is named as a folder: an existing one, a name ending in /, or one without extension."""
+        name = self.output
+        return name != "-" and (name.endswith(("/", os.sep)) or Path(name).is_dir() or not Path(name).suffix)
+
+    @property
+    def partitioned(self) -> bool:
+        """Several workers, Dask, or an output named as a folder: the job runs as partitions writing parts."""
+        return self.workers > 1 or self.on_dask or self.names_folder
+
+    @property
     def writes_folder(self) -> bool:
-        """Several workers, Dask, or an output named as a folder (an existing one, or ending in /) write parts."""
-        if self.workers > 1 or self.on_dask:
-            return True
-        return self.output != "-" and (self.output.endswith(("/", os.sep)) or Path(self.output).is_dir())
+        """Whether the parts stay as a folder; else they are joined into the file the output names."""
+        return self.partitioned and (self.names_folder or self.output == "-")
 
 
 def run(request: Request) -> Result:
@@ -72,16 +83,26 @@ def run(request: Request) -> Result:
     check_columns(files, request.options)
     bundle = load_bundle(request.model)
     job = Job(str(bundle.path.resolve()), bundle.version, request.options, fmt)
-    if request.writes_folder:
+    if request.partitioned:
         if request.workers == 1 and not request.on_dask:
             preload(job, bundle)  # partitions run in this process: load the model once
+        schema = output_schema(bundle, request.options) if fmt == "parquet" else None
         del bundle  # else only the workers need it
         the_plan = plan(files, request.options.partition_rows)
+        folder = Path(request.output) if request.writes_folder else parts_folder(Path(request.output))
+        if not request.writes_folder:
+            shutil.rmtree(folder, ignore_errors=True)  # the parts of an earlier run of this job, killed midway
         with (
             progress_bar(the_plan.rows, request.progress) as progress,
             partition_runner(request.workers, request.on_dask, request.scheduler, request.client) as runner,
         ):
-            return classify_to_folder(job, the_plan, Path(request.output), request.resume, runner, progress)
+            result = classify_to_folder(job, the_plan, folder, request.resume, runner, progress)
+        if request.writes_folder:
+            return result
+        assert request.rejects is not None
+        join_parts(folder, the_plan, fmt, schema, Path(request.output), request.rejects)
+        rejects = str(request.rejects) if result.stats.rejected else None
+        return Result(result.stats, result.ran, result.seconds, request.output, rejects, result.partitions)
     total = None
     if request.progress and files:  # a quick count, for the bar's ETA
         total = plan(files, 1 << 62).rows
@@ -101,7 +122,7 @@ def _check(request: Request) -> None:
     if options.partition_rows < 1 or options.partition_rows % CHUNK_ROWS:
         raise InputError(f"--partition-rows must be a positive multiple of {CHUNK_ROWS}, not {options.partition_rows}")
     folder_job = request.writes_folder
-    if request.input == "-" and folder_job:
+    if request.input == "-" and request.partitioned:
         raise InputError("standard input can't be partitioned: give a file or folder to run on several workers")
     if request.input == "-" and request.input_format == "parquet":
         raise InputError("Parquet can't be read from standard input: give a file")
@@ -115,7 +136,7 @@ def _check(request: Request) -> None:
         # A bad row never stops a job that writes a file: it goes beside the output.
         request.rejects = Path(f"{request.output}.rejects.jsonl")
     if request.resume and not folder_job:
-        raise InputError("--resume needs a folder output (--workers N, --engine dask, or --output FOLDER/)")
+        raise InputError("--resume needs a folder output (--output FOLDER/ with --workers N or --engine dask)")
     if request.on_dask:
         require_dask()
 
@@ -147,12 +168,13 @@ def classify_to_file(request: Request, job: Job, bundle: Bundle, progress: Progr
         if request.rejects is not None:
             # Written even when empty, so that the reject file of an earlier run of the same command never stays.
             rejects_path = stack.enter_context(atomic_file(request.rejects))
-            reject_writer = JsonlWriter(stack.enter_context(rejects_path.open("w", encoding="utf-8")))
+            reject_writer = JsonlWriter(stack.enter_context(rejects_path.open("wb")))
 
             def reject(record: dict[str, Any]) -> None:
                 reject_writer.write([record])
 
-        writer: Writer = JsonlWriter(sys.stdout)
+        sys.stdout.flush()
+        writer: Writer = JsonlWriter(sys.stdout.buffer)
         if request.output != "-":
             temporary = stack.enter_context(atomic_file(Path(request.output)))
             writer = open_writer(temporary, job.output_format, output_schema(bundle, job.options))

@@ -124,7 +124,7 @@ class _Rejects(contextlib.ExitStack):
     def write(self, record: dict[str, Any]) -> None:
         if self.writer is None:
             temporary = self.enter_context(atomic_file(self.path))
-            self.writer = JsonlWriter(self.enter_context(temporary.open("w", encoding="utf-8")))
+            self.writer = JsonlWriter(self.enter_context(temporary.open("wb")))
         self.writer.write([record])
 
 

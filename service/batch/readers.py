@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from service.batch.parquet import PARQUET_SUFFIXES, parquet_columns
 
 INPUT_FORMATS = ("jsonl", "csv", "parquet")
@@ -153,9 +155,14 @@ def _jsonl_rows(lines: Iterable[tuple[int, bytes]], first: int = 0) -> Iterator[
 
 def _jsonl_row(index: int, line: bytes) -> RawRow:
     try:
-        record = json.loads(line.decode("utf-8", "surrogateescape"))
-    except json.JSONDecodeError as error:
-        return RawRow(index, None, f"invalid JSON: {error.msg}")
+        record = orjson.loads(line)  # a few times faster than json.loads on the common, clean line
+    except orjson.JSONDecodeError:
+        # What orjson refuses (bytes that are not UTF-8, lone surrogates, NaN, integers past 64 bits), json.loads
+        # reads as before, or names the problem.
+        try:
+            record = json.loads(line.decode("utf-8", "surrogateescape"))
+        except json.JSONDecodeError as error:
+            return RawRow(index, None, f"invalid JSON: {error.msg}")
     if not isinstance(record, dict):
         return RawRow(index, None, f"expected a JSON object, got {type(record).__name__}")
     return RawRow(index, record)

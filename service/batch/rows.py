@@ -49,6 +49,7 @@ class Options:
     max_text_chars: int = MAX_TEXT_CHARS
     partition_rows: int = 10_000  # a multiple of CHUNK_ROWS
     explain: bool = False
+    precision: int | None = None  # decimal places of the probabilities written; None: as computed
 
 
 @dataclass
@@ -138,11 +139,13 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
     """Output records for (row number, record, text) triples, in the shape of `options.mode`."""
     texts = [text for _, _, text in rows]
     if options.mode == "texts":
+        answers = predict(bundle, texts, options.explain, options.precision)
         return [
             {**_identity(record, options), "text": text, **heads_record(heads)}
-            for (_, record, text), heads in zip(rows, predict(bundle, texts, explain=options.explain), strict=True)
+            for (_, record, text), heads in zip(rows, answers, strict=True)
         ]
-    documents = classify(bundle, texts, split=True, explain=options.explain and options.mode == "sentences")
+    explain = options.explain and options.mode == "sentences"
+    documents = classify(bundle, texts, split=True, explain=explain, precision=options.precision)
     records: list[dict[str, Any]] = []
     for (number, record, _), document in zip(rows, documents, strict=True):
         identity = {**_identity(record, options), "row": number}

@@ -1,10 +1,11 @@
 """The model bundle format: `models/<version>/{scorer.npz,model.joblib,manifest.json}` plus `models/current`.
 
 `scorer.npz` is what the service serves: the compiled model as plain NumPy arrays (`service.model.linear`), read
-without pickle and without scikit-learn. `model.joblib` keeps the fitted scikit-learn objects for training and
+without pickle and without scikit-learn (with the embedding block's table beside it, `embedding.npy`, kept out of
+`model.joblib` too). `model.joblib` keeps the fitted scikit-learn objects for training and
 inspection (`training.fitted`); the service never opens it. The manifest records every file's SHA-256; the
 loader checks, before it reads the scorer, that the bundle lies inside the models folder it is given (paths
-resolved, so no symlink or `current` pointer leads out of it) and the scorer's SHA-256 against the manifest.
+resolved, so no symlink or `current` pointer leads out of it) and the served files' SHA-256 against the manifest.
 
 A bundle is written into a hidden staging folder (`.<version>.*`, with a `.writer` file naming its host and
 process) and renamed into place, so a writer killed at any point leaves no `models/<version>` folder behind, only
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from service.model.files import atomic_file
-from service.model.linear import LinearScorer
+from service.model.linear import EMBEDDING_TABLE_FILE, LinearScorer
 from service.model.ngrams import UnsupportedModel
 from service.model.paths import CURRENT_FILE
 
@@ -174,8 +175,10 @@ def load_bundle(path: Path, models_dir: Path | None = None) -> Bundle:
         bundle_dir = check_inside(bundle_dir, models_dir)
     manifest = read_manifest(bundle_dir)
     scorer_path = verified_file(bundle_dir, manifest, SCORER_FILE)
+    has_table = isinstance(manifest.get("files"), dict) and EMBEDDING_TABLE_FILE in manifest["files"]
+    table = verified_file(bundle_dir, manifest, EMBEDDING_TABLE_FILE) if has_table else None
     try:
-        scorer = LinearScorer.load(scorer_path)
+        scorer = LinearScorer.load(scorer_path, table)
     except UnsupportedModel as error:
         raise BundleError(f"the model in {bundle_dir} can't be served: {error}") from error
     return Bundle(path=bundle_dir, manifest=manifest, scorer=scorer)
@@ -263,16 +266,17 @@ def write_bundle(
         writers: dict[str, Callable[[Path], None]] = {SCORER_FILE: scorer.save, **(extra_files or {})}
         for name, write in writers.items():
             write(staging / name)
+        written = [*writers, *([EMBEDDING_TABLE_FILE] if scorer.embedding is not None else [])]
         manifest = {
             **manifest,
             "format_version": FORMAT_VERSION,
             "version": version,
-            "files": {name: {"sha256": sha256_file(staging / name)} for name in writers},
+            "files": {name: {"sha256": sha256_file(staging / name)} for name in written},
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (staging / WRITER_FILE).unlink()
-        for written in [*(staging / name for name in writers), staging / MANIFEST_FILE, staging]:
-            _fsync(written)
+        for path in [*(staging / name for name in written), staging / MANIFEST_FILE, staging]:
+            _fsync(path)
         os.rename(staging, final)
         _fsync(models_dir)
     except BaseException:

@@ -25,9 +25,11 @@ import numpy as np
 from service.model.embedding import EmbeddingBlock, StaticEncoder
 from service.model.ngrams import SMALL_BATCH, Block, TextWords, UnsupportedModel, make_block
 
-# Of the saved arrays: 1, n-gram blocks; 2, also a sentence-embedding block, which a format-1 reader would ignore.
-# A scorer without the block is still written as 1, so services that read only format 1 keep serving it.
-FORMATS = (1, 2)
+# Of the saved arrays: 1, n-gram blocks; 2, also a sentence-embedding block, table included; 3, the block with its
+# table in a file of its own (`EMBEDDING_TABLE_FILE`, beside the scorer in the bundle). A scorer without the block
+# is still written as 1, so services that read only format 1 keep serving it.
+FORMATS = (1, 2, 3)
+EMBEDDING_TABLE_FILE = "embedding.npy"
 _CHUNK = 1024  # texts per sparse product: bounds the memory of the n-gram arrays
 
 
@@ -128,9 +130,10 @@ class LinearScorer:
         return decision
 
     def save(self, path: Path) -> None:
-        """Write the scorer as one `.npz` of plain arrays (text as fixed-width Unicode; nothing pickled)."""
+        """Write the scorer as one `.npz` of plain arrays (text as fixed-width Unicode; nothing pickled), and the
+        embedding block's table, when it has one, as `EMBEDDING_TABLE_FILE` beside it."""
         config = {
-            "format": 2 if self.embedding is not None else 1,
+            "format": 3 if self.embedding is not None else 1,
             "heads": {
                 head: {"classes": self.classes[head], "start": columns.start, "stop": columns.stop}
                 for head, columns in self.head_slices.items()
@@ -152,16 +155,19 @@ class LinearScorer:
         if self.embedding is not None:
             encoder = self.embedding.encoder
             arrays |= {
-                "embedding.table": encoder.table,
                 "embedding.tokenizer": encoder.tokenizer_bytes(),
                 "embedding.weights": self.embedding.weights,
             }
         with Path(path).open("wb") as handle:
             np.savez(handle, allow_pickle=False, **arrays)
+        if self.embedding is not None:
+            with (Path(path).parent / EMBEDDING_TABLE_FILE).open("wb") as handle:
+                np.save(handle, self.embedding.encoder.attached_table, allow_pickle=False)
 
     @classmethod
-    def load(cls, path: Path) -> LinearScorer:
-        """Read a scorer written by `save`; UnsupportedModel when the file is not one this version reads."""
+    def load(cls, path: Path, table: Path | None = None) -> LinearScorer:
+        """Read a scorer written by `save`, and its embedding table from `table` (the bundle's checked file);
+        UnsupportedModel when the files are not ones this version reads, or the table is missing."""
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 config: dict[str, Any] = json.loads(str(arrays["config"]))
@@ -183,7 +189,10 @@ class LinearScorer:
                 embedding = None
                 if config.get("embedding") is not None:
                     encoder = StaticEncoder.build(
-                        arrays["embedding.table"], StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"])
+                        arrays["embedding.table"]
+                        if config["format"] == 2
+                        else np.load(_given(table), allow_pickle=False),
+                        StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"]),
                     )
                     weights = np.ascontiguousarray(arrays["embedding.weights"], dtype=np.float64)
                     embedding = EmbeddingBlock(encoder, weights)
@@ -198,3 +207,9 @@ class LinearScorer:
             raise
         except (OSError, ValueError, KeyError, TypeError, IndexError, re.error) as error:
             raise UnsupportedModel(f"unreadable scorer {path}: {error}") from error
+
+
+def _given(table: Path | None) -> Path:
+    if table is None:
+        raise UnsupportedModel(f"the scorer's embedding block needs its table file ({EMBEDDING_TABLE_FILE})")
+    return table

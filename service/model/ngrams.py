@@ -6,7 +6,8 @@ blocks (`TextWords`). What a word contributes is cached per word, as the words o
 n-grams (`char_wb`, which pads each word with spaces and never looks past it), or its tokens and the word n-grams
 inside it (`word`: the default token patterns match word characters only, so no token spans two words; a bigram
 across two words is looked up from the last token of one and the first of the next). A batch is counted with
-sparse products, (texts x words) @ (words x n-grams); a few texts densely, text by text (`LinearScorer`).
+sparse products, (texts x words) @ (words x n-grams); a few texts densely, text by text (`LinearScorer`). The new
+words of a batch get their character n-grams all at once, as integer keys in NumPy (`service.model.char_keys`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from service.model.char_keys import CharKeys
 
 ANALYZERS = ("word", "char_wb")
 # Token patterns that match word characters only (scikit-learn's default and its one-letter variant).
@@ -43,11 +46,11 @@ def _matrix(rows: Sequence[np.ndarray], width: int) -> sp.csr_matrix:
 
 
 class TextWords:
-    """The whitespace-separated words of a batch of texts, lowercased; for the sparse products, each distinct
-    word once and every text as its sequence of word numbers."""
+    """The whitespace-separated words of a batch of texts, lowercased (unless asked not to); for the sparse
+    products, each distinct word once and every text as its sequence of word numbers."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.per_text = [text.lower().split() for text in texts]
+    def __init__(self, texts: Sequence[str], lowercase: bool = True) -> None:
+        self.per_text = [text.lower().split() for text in texts] if lowercase else [text.split() for text in texts]
         self.lengths = [len(words) for words in self.per_text]
 
     @cached_property
@@ -107,31 +110,30 @@ class Block:
         if len(self.vocabulary) != len(self.terms):
             raise UnsupportedModel("the vocabulary lists an n-gram twice")
 
-    def entry(self, word: str) -> Any:
-        """What the word contributes (the analyzer's `_find`), cached."""
-        found = self._cache.get(word)
-        if found is None:
-            if len(self._cache) >= _CACHED_WORDS:
-                self._cache.clear()
-            found = self._cache[word] = self._find(word)
-        return found
+    def entries(self, words: list[str]) -> list[Any]:
+        """What each of the words contributes: from the cache, or found now, the new words all at once
+        (`_find_all`), and cached while there is room (the cache restarts when full)."""
+        cached = list(map(self._cache.get, words))
+        new = [word for word, entry in zip(words, cached, strict=True) if entry is None]
+        if not new:
+            return cached
+        found = self._find_all(new)
+        if len(self._cache) + len(new) > _CACHED_WORDS:
+            self._cache.clear()
+        self._cache.update(zip(new[: _CACHED_WORDS - len(self._cache)], found, strict=False))
+        fresh = iter(found)
+        return [entry if entry is not None else next(fresh) for entry in cached]
 
-    def _find(self, word: str) -> Any:  # pragma: no cover - abstract
+    def _find_all(self, words: list[str]) -> list[Any]:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def word_columns(self, word: str) -> np.ndarray:
-        """Columns of the known n-grams that lie inside the word, repeats included."""
-        columns: np.ndarray = self.entry(word)
-        return columns
 
     def text_columns(self, words: list[str]) -> np.ndarray:
         """Columns of every known n-gram of one text (given as its words), repeats included."""
-        return np.concatenate([_NO_COLUMNS, *map(self.word_columns, words)])
+        return np.concatenate([_NO_COLUMNS, *self.entries(words)])
 
     def counts(self, words: TextWords) -> sp.csr_matrix:
         """How often each known n-gram occurs in each text (each column once per row, columns unsorted)."""
-        per_word = _matrix([self.word_columns(word) for word in words.distinct], len(self.idf))
-        return words.occurrences() @ per_word
+        return words.occurrences() @ _matrix(self.entries(words.distinct), len(self.idf))
 
     def tfidf(self, words: TextWords) -> sp.csr_matrix:
         """Normalized tf-idf rows, one per text, columns sorted: what the fitted vectorizer's transform gives."""
@@ -160,7 +162,15 @@ class Block:
 
 
 class CharBlock(Block):
-    """`char_wb` n-grams: each word padded with a space on both sides, n-grams inside it."""
+    """`char_wb` n-grams: each word padded with a space on both sides, n-grams inside it; the new words of a batch
+    looked up all at once (`service.model.char_keys`) when the vocabulary's characters fit its integer keys."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._keys = CharKeys(self.terms.tolist(), self.ngram_range)
+
+    def _find_all(self, words: list[str]) -> list[np.ndarray]:
+        return self._keys.columns_of(words) if self._keys.fits else list(map(self._find, words))
 
     def _find(self, word: str) -> np.ndarray:
         padded = f" {word} "
@@ -214,17 +224,32 @@ class WordBlock(Block):
         keys = ((left << 32) + right for left, right in pairs if left >= 0 and right >= 0)
         return [column for column in map(self.bigram_column.get, keys) if column is not None]
 
-    def _find(self, word: str) -> tuple[np.ndarray, int, int]:
-        """(columns of the n-grams inside the word, id of its first token, of its last)."""
-        tokens = self._tokens(word)
-        ids = [self.token_ids.get(token, -1) for token in tokens]
-        unigrams = map(self.vocabulary.get, tokens) if self.ngram_range[0] == 1 else ()
-        columns = [column for column in unigrams if column is not None] + self._known_bigrams(pairwise(ids))
-        return (np.array(columns, dtype=np.intp), *((ids[0], ids[-1]) if ids else (_NO_TOKEN, _NO_TOKEN)))
-
-    def word_columns(self, word: str) -> np.ndarray:
-        columns: np.ndarray = self.entry(word)[0]
-        return columns
+    def _find_all(self, words: list[str]) -> list[tuple[np.ndarray, int, int]]:
+        """Per word: (columns of the n-grams inside it, id of its first token, of its last), all words at once."""
+        tokens = list(map(self._tokens, words))
+        counts = np.fromiter(map(len, tokens), dtype=np.intp, count=len(words))
+        flat = list(chain.from_iterable(tokens))
+        word_of = np.repeat(np.arange(len(words)), counts)
+        ids = np.fromiter((self.token_ids.get(token, -1) for token in flat), dtype=np.intp, count=len(flat))
+        same_word = word_of[1:] == word_of[:-1]
+        known, bigrams = self._bigrams(ids[:-1][same_word], ids[1:][same_word])
+        found_words, found_columns = [word_of[:-1][same_word][known]], [bigrams]
+        if self.ngram_range[0] == 1:
+            unigrams = np.fromiter((self.vocabulary.get(token, -1) for token in flat), dtype=np.intp, count=len(flat))
+            found_words.append(word_of[unigrams >= 0])
+            found_columns.append(unigrams[unigrams >= 0])
+        owner = np.concatenate(found_words)
+        order = np.argsort(owner, kind="stable")
+        columns = np.concatenate(found_columns)[order]
+        bounds = np.searchsorted(owner[order], np.arange(len(words) + 1)).tolist()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        has_tokens = counts > 0
+        firsts = np.where(has_tokens, ids[np.minimum(starts, len(ids) - 1)] if len(ids) else 0, _NO_TOKEN).tolist()
+        lasts = np.where(has_tokens, ids[np.maximum(starts + counts - 1, 0)] if len(ids) else 0, _NO_TOKEN).tolist()
+        return [
+            (columns[start:stop], first, last)
+            for start, stop, first, last in zip(bounds[:-1], bounds[1:], firsts, lasts, strict=True)
+        ]
 
     def _across(self, edges: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(text, column) of each bigram of the last token of a word and the first of the next word of its text
@@ -236,13 +261,14 @@ class WordBlock(Block):
         return text_of[1:][same_text][known], columns
 
     def counts(self, words: TextWords) -> sp.csr_matrix:
-        inside = super().counts(words)
-        edges = np.array([self.entry(word)[1:] for word in words.distinct], dtype=np.intp).reshape(-1, 2)
+        entries = self.entries(words.distinct)
+        inside = words.occurrences() @ _matrix([columns for columns, _, _ in entries], len(self.idf))
+        edges = np.array([entry[1:] for entry in entries], dtype=np.intp).reshape(-1, 2)
         rows, columns = self._across(edges[words.sequence], words.text_of())
         return inside + sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=inside.shape)
 
     def text_columns(self, words: list[str]) -> np.ndarray:
-        entries = [self.entry(word) for word in words]
+        entries = self.entries(words)
         edges = [(first, last) for _, first, last in entries if first != _NO_TOKEN]
         across = self._known_bigrams((last, first) for (_, last), (first, _) in pairwise(edges))
         return np.concatenate([_NO_COLUMNS, *(columns for columns, _, _ in entries), np.array(across, dtype=np.intp)])

@@ -87,10 +87,13 @@ class DocumentResult:
         }
 
 
-def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> list[Heads]:
+def predict(
+    bundle: Bundle, sentences: Sequence[str], explain: bool = False, precision: int | None = None
+) -> list[Heads]:
     """Label each sentence on every head of the bundle; the text is read once for all heads.
 
-    With `explain`, each head also gets the n-grams that pushed its chosen label up the most.
+    With `explain`, each head also gets the n-grams that pushed its chosen label up the most; with `precision`,
+    probabilities are rounded to that many decimal places (labels and `confident` come from the exact ones).
     """
     if not sentences:
         return []
@@ -99,28 +102,32 @@ def predict(bundle: Bundle, sentences: Sequence[str], explain: bool = False) -> 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _predict(bundle, sentences, explain)
+        return _predict(bundle, sentences, explain, precision)
     finally:
         if collecting:
             gc.enable()
 
 
-def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool) -> list[Heads]:
+def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision: int | None) -> list[Heads]:
     scorer = bundle.scorer
     matrix = scorer.probability_matrix(sentences)
     chosen = {head: matrix[:, columns].argmax(axis=1) for head, columns in scorer.segments.items()}
     explanations = explain_heads(scorer, sentences, chosen) if explain else [{}] * len(sentences)
     # Every head's probabilities in answer order, all heads in one row (with 0 for labels the model never saw).
-    rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, bundle.answer_columns].tolist()
+    rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, bundle.answer_columns]
+    rows = (rows if precision is None else rows.round(precision)).tolist()
     results: list[Heads] = [{} for _ in sentences]
     start = 0
     for head, labels in bundle.labels.items():
         where, start = slice(start, start + len(labels)), start + len(labels)
         classes, threshold = scorer.classes[head], bundle.thresholds.get(head, 0.0)
-        for result, row, index, explanation in zip(results, rows, chosen[head].tolist(), explanations, strict=True):
+        exact = matrix[np.arange(len(matrix)), scorer.segments[head].start + chosen[head]]
+        sure = (exact >= threshold).tolist()
+        for result, row, index, confident, explanation in zip(
+            results, rows, chosen[head].tolist(), sure, explanations, strict=True
+        ):
             scores = dict(zip(labels, row[where], strict=True))
-            score = scores[classes[index]]
-            result[head] = HeadResult(classes[index], score, scores, score >= threshold, explanation.get(head))
+            result[head] = HeadResult(classes[index], scores[classes[index]], scores, confident, explanation.get(head))
     return results
 
 
@@ -134,11 +141,14 @@ def summarize(bundle: Bundle, predictions: Sequence[Heads]) -> dict[str, dict[st
     return summary
 
 
-def classify(bundle: Bundle, texts: Sequence[str], split: bool = True, explain: bool = False) -> list[DocumentResult]:
+def classify(
+    bundle: Bundle, texts: Sequence[str], split: bool = True, explain: bool = False, precision: int | None = None
+) -> list[DocumentResult]:
     """Split each text into sentences (or keep it whole) and label every sentence; one predict call for all."""
     segment = split_sentences if split else whole_text
     spans_per_text = [segment(text) for text in texts]
-    predictions = predict(bundle, [span.text for spans in spans_per_text for span in spans], explain=explain)
+    every_sentence = [span.text for spans in spans_per_text for span in spans]
+    predictions = predict(bundle, every_sentence, explain=explain, precision=precision)
     matcher = default_matcher()
     documents: list[DocumentResult] = []
     offset = 0

@@ -278,7 +278,7 @@ def test_no_model_is_a_503_problem(bundle: Bundle) -> None:
 def test_unexpected_exception_is_a_500_problem_with_the_request_id(
     bundle: Bundle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import service.api.routes.classify as route
+    import service.api.batching as route
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internal state")

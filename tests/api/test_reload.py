@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import service.api.routes.classify as classify_route
+import service.api.batching as classify_route
 import service.api.state
 from service.api.app import create_app
 from service.api.settings import Settings

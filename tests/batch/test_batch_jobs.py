@@ -84,6 +84,32 @@ def test_single_process_run_sets_bad_rows_aside(single: tuple[Path, Path], sourc
     assert rejected[0]["id"] == "no-text" and "id" not in rejected[1] and "id" not in rejected[2]
 
 
+def test_workers_into_a_named_file_join_their_parts_into_it(
+    single: tuple[Path, Path], source: Path, bundle: Bundle, tmp_path: Path
+) -> None:
+    """`-o out.jsonl --workers 2` writes that file (and its reject file), byte for byte the one-process output."""
+    out, rejects = single
+    result = run(request(source, tmp_path / "out.jsonl", bundle, workers=2))
+    assert (result.partitions, result.stats.rows, result.stats.rejected) == (5, ROWS, len(BAD))
+    assert (tmp_path / "out.jsonl").read_bytes() == out.read_bytes()
+    assert (tmp_path / "out.jsonl.rejects.jsonl").read_bytes() == rejects.read_bytes()
+    assert result.output == str(tmp_path / "out.jsonl") and result.rejects == str(tmp_path / "out.jsonl.rejects.jsonl")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.jsonl", "out.jsonl.rejects.jsonl"]
+
+
+def test_workers_into_a_named_parquet_file(source: Path, bundle: Bundle, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    run(request(source, tmp_path / "one.parquet", bundle))
+    run(request(source, tmp_path / "two.parquet", bundle, workers=2))
+    assert pq.read_table(tmp_path / "two.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+
+
+def test_an_output_name_without_extension_is_a_folder(source: Path, bundle: Bundle, tmp_path: Path) -> None:
+    run(request(source, tmp_path / "labels", bundle))
+    assert (tmp_path / "labels" / "_SUCCESS").is_file()
+
+
 def test_processes_and_dask_give_the_single_process_output(
     single: tuple[Path, Path], source: Path, bundle: Bundle, tmp_path: Path
 ) -> None:
@@ -213,7 +239,7 @@ def test_to_stdout_without_a_reject_file_the_first_bad_row_stops_the_job(
         ({"input": "-", "workers": 2}, "standard input can't be partitioned"),
         ({"output": "-", "workers": 2}, "give --output FOLDER"),
         ({"resume": True}, "--resume needs a folder output"),
-        ({"workers": 2, "rejects": Path("r.jsonl")}, "drop --rejects"),
+        ({"workers": 2, "output": "labels/", "rejects": Path("r.jsonl")}, "drop --rejects"),
         ({"workers": 0}, "at least 1"),
         ({"output": "-", "output_format": "parquet"}, "standard output gets JSONL"),
     ],
@@ -272,3 +298,20 @@ def test_a_csv_text_longer_than_the_csv_modules_limit_is_rejected_for_its_length
     assert (result.stats.classified, result.stats.rejected) == (2, 1)
     [rejected] = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()]
     assert rejected["id"] == "2" and "has 210000 characters" in rejected["reason"]
+
+
+def test_precision_rounds_the_probabilities_written_only(
+    single: tuple[Path, Path], source: Path, bundle: Bundle, tmp_path: Path
+) -> None:
+    """`--precision 3`: every probability rounded to 3 places; labels and `confident` those of the exact ones."""
+    options = Options(max_text_chars=MAX_CHARS, partition_rows=PARTITION_ROWS, precision=3)
+    run(Request(input=str(source), output=str(tmp_path / "out.jsonl"), model=bundle.path, options=options))
+    exact = [json.loads(line) for line in single[0].read_text(encoding="utf-8").splitlines()]
+    rounded = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rounded) == len(exact)
+    for mine, theirs in zip(rounded, exact, strict=True):
+        for head in ("topic", "stance", "sentiment"):
+            assert mine[head]["label"] == theirs[head]["label"]
+            assert mine[head]["confident"] == theirs[head]["confident"]
+            assert mine[head]["score"] == round(theirs[head]["score"], 3)
+            assert mine[head]["scores"] == {label: round(p, 3) for label, p in theirs[head]["scores"].items()}

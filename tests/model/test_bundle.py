@@ -20,6 +20,7 @@ from service.model.bundle import (
     set_current,
     write_bundle,
 )
+from service.model.linear import EMBEDDING_TABLE_FILE
 
 
 def copy_bundle(bundle: Bundle, tmp_path: Path) -> Path:
@@ -33,7 +34,7 @@ def test_manifest_records_what_training_used(bundle: Bundle) -> None:
     for key in ("version", "created", "heads", "hyperparameters", "training_data", "versions", "files", "metrics"):
         assert key in manifest
     assert set(manifest["heads"]) == {"topic", "stance", "sentiment"}
-    assert set(manifest["files"]) == {SCORER_FILE, FITTED_FILE}
+    assert set(manifest["files"]) == {SCORER_FILE, FITTED_FILE, EMBEDDING_TABLE_FILE}
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
     assert manifest["training_data"]["files"] and all(
         len(f["sha256"]) == 64 for f in manifest["training_data"]["files"]

@@ -92,3 +92,28 @@ def test_a_scorer_without_the_block_still_round_trips(bundle: Bundle, tmp_path: 
     assert loaded.embedding is None
     for head, matrix in plain.probabilities(FIXTURE_TEXTS[:20]).items():
         np.testing.assert_array_equal(loaded.probabilities(FIXTURE_TEXTS[:20])[head], matrix)
+
+
+def test_tokens_word_by_word_are_the_tokenizers_of_the_whole_text(encoder: StaticEncoder) -> None:
+    """The per-word token cache gives every text exactly the tokens the tokenizer finds in the whole text."""
+    odd = ["ΟΔΟΣ ΣΑΣ", "a\x1cb c", "x\u2028y", "naïve café", "word " * 600, "l'ONU (U.N.) a-b", "İstanbul", "\t\n"]
+    texts = [*FIXTURE_TEXTS, *odd]
+    counts = encoder._token_counts(texts)
+    for row, text in enumerate(texts):
+        ids = encoder.tokenizer.encode(text[: encoder.max_chars], add_special_tokens=False).ids
+        expected = np.bincount([i for i in ids if i != encoder.unk_id], minlength=counts.shape[1])
+        np.testing.assert_array_equal(counts[row].toarray().ravel(), expected, err_msg=text[:60])
+
+
+def test_the_fitted_objects_keep_the_table_out(bundle: Bundle) -> None:
+    """model.joblib holds the encoder without its table; loading the fitted objects gives it the bundle's back."""
+    import pickle
+
+    from training.fitted import load_fitted
+
+    assert bundle.scorer.embedding is not None
+    encoder = bundle.scorer.embedding.encoder
+    assert len(pickle.dumps(encoder)) < encoder.table.nbytes / 10
+    vectorizer, _ = load_fitted(bundle.path)
+    (fitted_encoder,) = [part.encoder for _, part in vectorizer.transformer_list if hasattr(part, "encoder")]
+    np.testing.assert_array_equal(fitted_encoder.table, encoder.table)

@@ -17,7 +17,7 @@ from sklearn.pipeline import FeatureUnion
 
 from service.model import ngrams
 from service.model.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
-from service.model.linear import LinearScorer
+from service.model.linear import EMBEDDING_TABLE_FILE, LinearScorer
 from service.model.ngrams import UnsupportedModel
 from training.compile import compile_scorer
 from training.embeddings import SentenceEmbedding, load_encoder
@@ -169,7 +169,7 @@ def test_unsupported_settings_are_refused(vectorizer: object) -> None:
 
 def test_saved_scorer_loads_equal(bundle: Bundle, tmp_path) -> None:
     bundle.scorer.save(tmp_path / "scorer.npz")
-    loaded = LinearScorer.load(tmp_path / "scorer.npz")
+    loaded = LinearScorer.load(tmp_path / "scorer.npz", tmp_path / EMBEDDING_TABLE_FILE)
     texts = ["Troops shelled the border town.", "Exports rose by 9 percent.", ""]
     for head, matrix in bundle.scorer.probabilities(texts).items():
         np.testing.assert_array_equal(loaded.probabilities(texts)[head], matrix)
