@@ -27,7 +27,7 @@ from training.embeddings import SentenceEmbedding, load_encoder
 from training.evaluate import evaluate
 from training.examples import Example
 from training.masked import MaskedLogisticRegression
-from training.sources import LABEL_MAPS, parse_spec
+from training.sources import UNCODED, parse_spec
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "word_ngram_range": [1, 2],
@@ -97,10 +97,9 @@ def source_of(example: Example) -> str:
 
 
 def source_labels(example: Example, head: str) -> set[str]:
-    """The labels of `head` the example's source can give: a public set's mapped labels, else all of them."""
+    """The labels of `head` the example's source can give: all but those its coding scheme has no class for."""
     source = parse_spec(example.source)[0]
-    label_map = LABEL_MAPS.get(source, {}).get(head) if source else None
-    return set(label_map.values()) if label_map else set(HEADS[head])
+    return set(HEADS[head]) - UNCODED.get(source or "", {}).get(head, set())
 
 
 def label_mask(examples: list[Example], head: str, labels: list[str]) -> numpy.ndarray:

@@ -62,6 +62,8 @@ def test_a_source_is_masked_to_the_labels_its_map_gives() -> None:
     own = Example("x", {"stance": "neutral"}, source="corpus.jsonl")
     assert source_labels(cameo, "stance") == {"neutral", "cooperative", "threat"}
     assert source_labels(own, "stance") == {"neutral", "cooperative", "threat", "economic"}
+    ag_news = Example("x", {"topic": "economy"}, source="ag-news:test.csv")  # four classes covering all news
+    assert source_labels(ag_news, "topic") == {"diplomacy", "security", "economy", "politics", "society", "other"}
     mask = label_mask([cameo, own], "stance", ["economic", "neutral"])
     assert mask.tolist() == [[False, True], [True, True]]
 
