@@ -22,7 +22,7 @@ from service.model.bundle import load_bundle
 from service.model.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from service.model.predict import classify
 from service.model.relations import relations
-from training.markdown import machine, markers, replace_block, update_file
+from training.markdown import machine, update_file
 
 TEST_SET = DATA_DIR / "actors" / "test_set.txt"
 EVALUATION = PROJECT_ROOT / "docs" / "evaluation.md"
@@ -98,14 +98,6 @@ def evaluation_table(counts: dict[str, Counter[str]], examples: list[Example]) -
         precision, recall = count["tp"] / max(found, 1), count["tp"] / max(marked, 1)
         lines.append(f"| {kind} | {marked} | {found} | {count['tp']} | {precision:.3f} | {recall:.3f} |")
     return "\n".join(lines) + "\n"
-
-
-def keep_actors_block(previous: str, document: str) -> str:
-    """`document` with the actors block of `previous` carried over (for commands that rewrite the whole file)."""
-    start, end = markers(BLOCK)
-    _, found, rest = previous.partition(start)
-    content, closed, _ = rest.partition(end)
-    return replace_block(document, BLOCK, content.lstrip("\n")) if found and closed else document
 
 
 def public_sentences(public: Path, limit: int) -> list[str]:

@@ -57,7 +57,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not args.public.is_dir():
             raise DataError(f"{args.public}: no such folder of public datasets")
         data = [*data, *public_training_specs(args.public)]
-    params = {"embedding": True} if args.embedding else None
+    params = {"embedding": False} if args.no_embedding else None
     examples = load_examples(data)
     recorded = None
     if not args.no_feedback:
@@ -137,9 +137,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--public", type=Path, help="also train on every public training set in this folder (e.g. ../shared/data)"
     )
     train.add_argument(
-        "--embedding",
+        "--no-embedding",
         action="store_true",
-        help="add the sentence-embedding block (data/embeddings) to the TF-IDF blocks: off by default, it is slower",
+        help="leave out the sentence-embedding block (data/embeddings): TF-IDF blocks only, faster, less accurate",
     )
     feedback = train.add_mutually_exclusive_group()
     feedback.add_argument(
