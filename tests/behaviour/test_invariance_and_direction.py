@@ -46,8 +46,7 @@ NUMBERS_AND_DAYS = [("3", "Monday"), ("12", "Friday"), ("40", "March 3"), ("250"
 
 # Templates whose stance the default model does not keep yet (what changes).
 KNOWN_INVARIANCE_FAILURES = {
-    "The foreign ministers of {a} and {b} met in Geneva on Monday.": "one pair of the 20 answers neutral",
-    "Trade between {a} and {b} grew by a third last year.": "one pair of the 20 answers neutral",
+    "{a} and {b} signed a transit treaty.": "about half of the 20 pairs answer economic, the others cooperative",
     "The two ministers will meet in the capital on {day} to sign {n} agreements.": "250 agreements answer economic",
 }
 
@@ -57,6 +56,8 @@ def invariance_cases(templates: list[str]) -> list[object]:
 
 
 MIN_SHIFT = 0.1
+# Cases whose evidence the default model does not weigh (what it does instead).
+KNOWN_DIRECTION_FAILURES = {"cooperative-4": "the sentence without the evidence is already 0.96 cooperative"}
 # Per (head, label): the sentence without the evidence, and the evidence added just before its full stop.
 DIRECTIONAL: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("stance", "threat"): [
@@ -118,7 +119,14 @@ def test_a_number_with_a_thousands_separator_keeps_the_stance(default_model: Bun
 @pytest.mark.parametrize(
     ("head", "label", "stem", "evidence"),
     [
-        pytest.param(head, label, stem, evidence, id=f"{label}-{number}")
+        pytest.param(
+            head,
+            label,
+            stem,
+            evidence,
+            id=f"{label}-{number}",
+            marks=known_failure(KNOWN_DIRECTION_FAILURES, f"{label}-{number}"),
+        )
         for (head, label), cases in DIRECTIONAL.items()
         for number, (stem, evidence) in enumerate(cases, start=1)
     ],

@@ -168,13 +168,14 @@ SETTLED_RULES: dict[str, dict[str, str]] = {
 KNOWN_FAILURES: dict[str, str] = {
     "The government recalled its ambassador from Caracas in protest.": "politics",
     "Exports to Europe have more than doubled, a remarkable success for local farmers.": "negative",
+    "A suicide bomber blew himself up at a checkpoint outside the city.": "other",
+    "Japan pledged to help rebuild schools destroyed in the cyclone.": "economic",
 }
 # Settled rules the default model does not follow yet (what it answers instead).
 KNOWN_RULE_FAILURES: dict[str, str] = {
     "At their summit in Tashkent the two presidents pledged to hunt down extremist cells together.": (
         "topic diplomacy: the summit outweighs the substance"
     ),
-    "A roadside bomb struck a military convoy near the border, the army said.": "sentiment positive",
 }
 MIN_PASSING_PER_LABEL = 4
 # A test sentence this close to a corpus sentence (Jaccard similarity of character 5-grams) would be a copy.
