@@ -27,12 +27,11 @@ def corpus() -> list[Example]:
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory, corpus: list[Example]) -> Path:
-    """A models folder whose `current` bundle was trained on the corpus's first training rows, with every block
-    (the sentence-embedding block too, off by default), so the tests serve and explain all of them."""
+    """A models folder whose `current` bundle was trained on the corpus's first training rows with the default
+    configuration (every block, the sentence-embedding block too), so the tests serve and explain all of them."""
     out = tmp_path_factory.mktemp("models")
     train = [ex for ex in corpus if ex.split in ("train", "dev")][:SLICE_ROWS]
-    params = {"C_grid": [4.0], "embedding": True}  # one C: no search, quick
-    bundle_dir = train_bundle(train, [CORPUS_DIR], out, params=params)
+    bundle_dir = train_bundle(train, [CORPUS_DIR], out)
     set_current(out, bundle_dir.name)
     return out
 
