@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -54,12 +55,8 @@ def sklearn_plain(train: list[Example]) -> Contender:
     )
 
 
-def fasttext_peer(train: list[Example], workdir: Path) -> Contender:
-    """fastText supervised with word bigrams, one model per head, scored by its label ranking.
-
-    Its Python `predict` fails under NumPy 2 (`np.array(copy=False)`), so the ranking comes from the binding's
-    own `f.predict`, which returns (probability, label) pairs best first.
-    """
+def train_fasttext(train: list[Example], workdir: Path) -> dict[str, Any]:
+    """One fastText supervised model per head (word bigrams), trained from `fasttext-<head>.txt` in `workdir`."""
     import fasttext
 
     models = {}
@@ -73,6 +70,16 @@ def fasttext_peer(train: list[Example], workdir: Path) -> Contender:
         models[head] = fasttext.train_supervised(
             str(path), wordNgrams=2, epoch=25, lr=1.0, thread=1, verbose=0, seed=13
         )
+    return models
+
+
+def fasttext_peer(train: list[Example], workdir: Path) -> Contender:
+    """fastText supervised with word bigrams, one model per head, scored by its label ranking.
+
+    Its Python `predict` fails under NumPy 2 (`np.array(copy=False)`), so the ranking comes from the binding's
+    own `f.predict`, which returns (probability, label) pairs best first.
+    """
+    models = train_fasttext(train, workdir)
 
     def scorer_for(head: str) -> Scorer:
         model = models[head]

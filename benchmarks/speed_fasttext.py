@@ -21,21 +21,12 @@ PREFIX = "__label__"
 
 
 def train_models(train: list[Example], folder: Path) -> dict[str, Path]:
-    """One fastText model per head, saved as `<head>.bin` in `folder`."""
-    import fasttext
-
-    from benchmarks.peers import head_rows
+    """One fastText model per head, as the quality benchmark's peer trains them, saved as `<head>.bin` in `folder`."""
+    from benchmarks.peers import train_fasttext  # scikit-learn too: kept out of the timed process's imports
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for head in HEADS:
-        texts, labels = head_rows(train, head)
-        data = folder / f"{head}.txt"
-        data.write_text(
-            "".join(f"{PREFIX}{label} {' '.join(text.split())}\n" for text, label in zip(texts, labels, strict=True)),
-            encoding="utf-8",
-        )
-        model = fasttext.train_supervised(str(data), wordNgrams=2, epoch=25, lr=1.0, thread=1, verbose=0, seed=13)
+    for head, model in train_fasttext(train, folder).items():
         paths[head] = folder / f"{head}.bin"
         model.save_model(str(paths[head]))
     return paths
