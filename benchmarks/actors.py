@@ -9,7 +9,6 @@ positive and a false negative.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import time
@@ -17,12 +16,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.speed_text import unseen_sentences
 from service.model.actors import ActorMatcher, ActorTable, default_matcher
 from service.model.bundle import load_bundle
 from service.model.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from service.model.predict import classify
 from service.model.relations import relations
 from training.markdown import machine, update_file
+from training.sources import add_public_option, public_folder
 
 TEST_SET = DATA_DIR / "actors" / "test_set.txt"
 EVALUATION = PROJECT_ROOT / "docs" / "evaluation.md"
@@ -100,20 +101,11 @@ def evaluation_table(counts: dict[str, Counter[str]], examples: list[Example]) -
     return "\n".join(lines) + "\n"
 
 
-def public_sentences(public: Path, limit: int) -> list[str]:
-    """Real news sentences the default model never trained on: CAMEO and NewsMTSC's, each once, in file order."""
-    with (public / "conflibert_cameo" / "train.tsv").open(encoding="utf-8", newline="") as handle:
-        sentences = [row[0].strip() for row in csv.reader(handle, delimiter="\t") if row]
-    with (public / "newsmtsc" / "train.jsonl").open(encoding="utf-8") as handle:
-        sentences += [json.loads(line)["sentence_normalized"].strip() for line in handle]
-    return list(dict.fromkeys(sentence for sentence in sentences if sentence))[:limit]
-
-
 def speed_table(public: Path, model: Path, limit: int) -> str:
     """Per sentence: classify() on 20-sentence articles, and the part of it that finds actors and relations."""
-    sentences = public_sentences(public, limit)
-    articles = [" ".join(sentences[i : i + ARTICLE_SENTENCES]) for i in range(0, len(sentences), ARTICLE_SENTENCES)]
     bundle, matcher = load_bundle(model), default_matcher()
+    sentences = unseen_sentences(public, bundle.manifest)[:limit]
+    articles = [" ".join(sentences[i : i + ARTICLE_SENTENCES]) for i in range(0, len(sentences), ARTICLE_SENTENCES)]
     started = time.perf_counter()
     documents = classify(bundle, articles)
     cold_seconds = time.perf_counter() - started
@@ -150,9 +142,9 @@ def speed_table(public: Path, model: Path, limit: int) -> str:
         [
             "## Actors and relations: cost per sentence",
             "",
-            f"`make bench-actors` (`python -m benchmarks.actors speed`): {len(sentences):,} items of CAMEO and",
-            "NewsMTSC (public sets the default model never trained on, each once), joined into "
-            f"{len(articles)} articles of {ARTICLE_SENTENCES} items",
+            f"`make bench-actors` (`python -m benchmarks.actors speed`): {len(sentences):,} public-set sentences",
+            "the model did not train on (`benchmarks/speed_text.py`, as `make bench`: each once, shuffled), joined",
+            f"into {len(articles)} articles of {ARTICLE_SENTENCES} sentences",
             f"({count:,} sentences once split), through `classify` (split, three heads, actors, relations): once on a",
             "freshly loaded model (cold: the per-word caches empty), then again (warm). Finding actors and",
             f"relations is timed alone on the same articles. Machine: {machine()}.",
@@ -178,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate = commands.add_parser("evaluate", help="precision and recall on the test set → docs/evaluation.md")
     evaluate.add_argument("--out", type=Path, default=EVALUATION)
     speed = commands.add_parser("speed", help="cost per sentence on public-set text → docs/benchmarks.md")
-    speed.add_argument("--public", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
+    add_public_option(speed)
     speed.add_argument("--model", type=Path, default=MODELS_DIR / "current")
     speed.add_argument("--sentences", type=int, default=8_000)
     speed.add_argument("--out", type=Path, default=BENCHMARKS)
@@ -190,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         content = evaluation_table(counts, examples)
         update_file(args.out, BLOCK, content, "Evaluation")
     else:
-        content = speed_table(args.public, args.model, args.sentences)
+        content = speed_table(public_folder(parser, args.public), args.model, args.sentences)
         update_file(args.out, SPEED_BLOCK, content, "Benchmarks")
     print(content, end="")
     return 0
