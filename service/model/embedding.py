@@ -29,8 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from tokenizers import Tokenizer
 
-from service.model.ngrams import TextWords, UnsupportedModel
-from service.model.words import Analysis, WordTable
+from service.model.ngrams import UnsupportedModel
+from service.model.words import Analysis, Found, TextWords, WordTable
 
 MAX_TOKENS = 512  # model2vec's default `max_length`
 FEATURE_NAME = "[sentence embedding]"  # the block's one item in explanations
@@ -53,7 +53,7 @@ class StaticEncoder:
     _words: WordTable = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._words = WordTable(self._analyse)
+        self._words = WordTable(self.analyse)
 
     @classmethod
     def build(cls, table: np.ndarray | None, tokenizer_json: str) -> StaticEncoder:
@@ -102,10 +102,11 @@ class StaticEncoder:
         """The table in float32, for the sparse product (SciPy has no float16 arithmetic)."""
         return self.attached_table.astype(np.float32)
 
-    def vectors(self, texts: Sequence[str], words: TextWords | None = None) -> np.ndarray:
+    def vectors(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
         """(texts x dimensions): each text's mean token row, L2-normalised; zeros for a text without tokens.
-        `words`, when given, are the texts' words (`TextWords(texts)`), found once for every block."""
-        tokens = self._token_counts(texts, words or TextWords(texts))
+        `found`, when given, holds the texts' words looked up in a scorer's table, with this encoder's rows
+        (`analyse`); otherwise they are looked up in the encoder's own."""
+        tokens = self._token_counts(texts, found or self._words.lookup(TextWords(texts)))
         counts = np.asarray(tokens.sum(axis=1), dtype=np.float64).ravel()
         out = np.asarray(tokens @ self._rows, dtype=np.float64)
         filled = counts > 0
@@ -113,11 +114,11 @@ class StaticEncoder:
         out /= np.sqrt((out * out).sum(axis=1))[:, None] + 1e-32
         return out
 
-    def _token_counts(self, texts: Sequence[str], words: TextWords) -> sp.csr_matrix:
+    def _token_counts(self, texts: Sequence[str], found: Found) -> sp.csr_matrix:
         """(texts x tokens): how often each known token occurs in each text, columns sorted (so that each text's
         sum runs in one order, alone or in any batch)."""
-        numbers, rows = self._words.lookup(words.distinct)
-        totals = rows["total"].values[rows["total"].starts[numbers]]
+        words, rows = found.words, found.rows
+        totals = rows["total"].values[rows["total"].starts[found.numbers]]
         text_of = words.text_of()
         whole = np.bincount(text_of, totals[words.sequence], minlength=len(texts)) > MAX_TOKENS
         whole |= np.fromiter(map(len, texts), dtype=np.intp, count=len(texts)) > self.max_chars
@@ -125,7 +126,7 @@ class StaticEncoder:
             whole |= np.array([_SPLIT_ONLY_BY_PYTHON.search(text) is not None for text in texts])
         # Each occurrence of a word (of a text not tokenized whole) stands for its known tokens.
         by_words = ~whole[text_of]
-        ids, lengths = rows["tokens"].gather(numbers[words.sequence[by_words]])
+        ids, lengths = rows["tokens"].gather(found.occurrence_numbers()[by_words])
         row, column = [np.repeat(text_of[by_words], lengths)], [ids]
         # The texts tokenized whole: cut by the character or token limit, or with characters split at differently.
         cut = [texts[number][: self.max_chars] for number in np.flatnonzero(whole).tolist()]
@@ -143,16 +144,16 @@ class StaticEncoder:
         tokenizer.no_truncation()
         return tokenizer
 
-    def _analyse(self, words: list[str]) -> Analysis:
+    def analyse(self, words: list[str]) -> Analysis:
         """Per word (`WordTable`): `tokens`, the ids of its known tokens; `total`, the count of all its tokens,
         unknown ones included, and one more than MAX_TOKENS for a word of more, so that its text goes through the
         tokenizer whole.
 
         The words are tokenized as one text, joined by spaces (one call instead of one per word: a word's tokens
         are the same alone or among others), and each token goes to the word its first character is in."""
-        encoding = self._untruncated.encode(" ".join(words), add_special_tokens=False)
-        flat = np.array(encoding.ids, dtype=np.intp)
-        first_characters = np.array(encoding.offsets, dtype=np.intp).reshape(-1, 2)[:, 0]
+        encoding = self._untruncated.encode(" ".join(words), add_special_tokens=False) if words else None
+        flat = np.array(encoding.ids if encoding else [], dtype=np.intp)
+        first_characters = np.array(encoding.offsets if encoding else [], dtype=np.intp).reshape(-1, 2)[:, 0]
         word_starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
         word_of = np.searchsorted(word_starts, first_characters, side="right") - 1
         counts = np.bincount(word_of, minlength=len(words))
@@ -194,9 +195,9 @@ class EmbeddingBlock:
         if self.weights.ndim != 2 or len(self.weights) != self.encoder.dims:
             raise UnsupportedModel(f"{self.weights.shape} embedding weights for {self.encoder.dims} dimensions")
 
-    def scores(self, texts: Sequence[str], words: TextWords | None = None) -> np.ndarray:
-        """Its share of every head's decision values, one row per text (`words`: as `StaticEncoder.vectors`)."""
-        vectors = self.encoder.vectors(texts, words)
+    def scores(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
+        """Its share of every head's decision values, one row per text (`found`: as `StaticEncoder.vectors`)."""
+        vectors = self.encoder.vectors(texts, found)
         # Text by text, whatever the batch: a matrix product's summation order depends on the number of rows and on
         # BLAS's threads, and a text must get exactly the same answer alone, in any batch and in any process
         # (batch jobs compare part files byte for byte). A small product per text costs little beside tokenizing.

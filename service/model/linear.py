@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from service.model.embedding import EmbeddingBlock, StaticEncoder
-from service.model.ngrams import SMALL_BATCH, Block, TextWords, UnsupportedModel, WordBlock, make_block
-from service.model.words import Analysis, Rows, WordTable
+from service.model.ngrams import SMALL_BATCH, Block, UnsupportedModel, WordBlock, make_block
+from service.model.words import Analysis, Found, TextWords, WordTable
 
 # Of the saved arrays: 1, n-gram blocks; 2, also a sentence-embedding block, table included; 3, the block with its
 # table in a file of its own (`EMBEDDING_TABLE_FILE`, beside the scorer in the bundle). A scorer without the block
@@ -93,25 +93,26 @@ class LinearScorer:
         return exp / np.add.reduceat(exp, self._segment_starts, axis=1).repeat(widths, axis=1)
 
     def _decisions(self, texts: Sequence[str]) -> np.ndarray:
-        words = TextWords(texts)
+        found = self._words.lookup(TextWords(texts))
         if len(texts) <= SMALL_BATCH:
-            decision = self._few_decisions(*self._entries(words))
+            decision = self._few_decisions(*self._entries(found))
         else:
-            decision = self.intercepts + self._tfidf(self._counts(words)) @ self._weights
+            decision = self.intercepts + self._tfidf(self._counts(found)) @ self._weights
         if self.embedding is not None:
-            decision += self.embedding.scores(texts, words)
+            decision += self.embedding.scores(texts, found)
         return decision
 
     def tfidf(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Normalized tf-idf rows, one per text, features numbered across the blocks and sorted: what the fitted
         vectorizers' transforms give, side by side."""
-        matrix = self._tfidf(self._counts(TextWords(texts)))
+        matrix = self._tfidf(self._counts(self._words.lookup(TextWords(texts))))
         matrix.sort_indices()
         return matrix
 
     def _analyse(self, words: list[str]) -> Analysis:
-        """What each word contributes to the n-gram blocks (`WordTable`): the columns of its n-grams, numbered
-        across the blocks, and per block with bigrams (`edges.<block>`) the ids of its first and last token."""
+        """What each word contributes to every block (`WordTable`): the columns of its n-grams, numbered across
+        the blocks; per block with bigrams (`edges.<block>`) the ids of its first and last token; and what the
+        embedding block finds in it (`StaticEncoder.analyse`)."""
         lowered = [word.lower() for word in words]
         none = np.empty(0, dtype=np.intp)
         owners, columns = [none], [none]
@@ -125,38 +126,36 @@ class LinearScorer:
         owner = np.concatenate(owners)
         order = np.argsort(owner, kind="stable")
         analysis["columns"] = (np.concatenate(columns)[order], np.bincount(owner, minlength=len(words)))
+        if self.embedding is not None:
+            analysis |= self.embedding.encoder.analyse(words)
         return analysis
 
-    def _entries(self, words: TextWords) -> tuple[np.ndarray, np.ndarray, int]:
+    def _entries(self, found: Found) -> tuple[np.ndarray, np.ndarray, int]:
         """(text, feature) of every n-gram occurrence of the texts, and the number of texts."""
-        numbers, rows = self._words.lookup(words.distinct)
-        columns, lengths = rows["columns"].gather(numbers[words.sequence])
-        texts, features = [np.repeat(words.text_of(), lengths)], [columns]
-        for text, column in self._across(words, numbers, rows):
+        columns, lengths = found.rows["columns"].gather(found.occurrence_numbers())
+        texts, features = [np.repeat(found.words.text_of(), lengths)], [columns]
+        for text, column in self._across(found):
             texts.append(text)
             features.append(column)
-        return np.concatenate(texts), np.concatenate(features), len(words.lengths)
+        return np.concatenate(texts), np.concatenate(features), len(found.words.lengths)
 
-    def _counts(self, words: TextWords) -> sp.csr_matrix:
+    def _counts(self, found: Found) -> sp.csr_matrix:
         """How often each known n-gram occurs in each text (each feature once per row, features unsorted):
         (texts x words) @ (words x n-grams), plus the bigrams across words."""
-        numbers, rows = self._words.lookup(words.distinct)
-        columns, lengths = rows["columns"].gather(numbers)
+        columns, lengths = found.rows["columns"].gather(found.numbers)
         indptr = np.concatenate([[0], np.cumsum(lengths)])
-        per_word = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(numbers), self.features))
-        counts = words.occurrences() @ per_word
-        for text, column in self._across(words, numbers, rows):
+        per_word = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(lengths), self.features))
+        counts = found.words.occurrences() @ per_word
+        for text, column in self._across(found):
             counts = counts + sp.csr_matrix((np.ones(len(text)), (text, column)), shape=counts.shape)
         return counts
 
-    def _across(
-        self, words: TextWords, numbers: np.ndarray, rows: dict[str, Rows]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _across(self, found: Found) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(text, feature) of each bigram across two words, per word block with bigrams."""
         for number, (block, offset) in enumerate(zip(self.blocks, self._offsets[:-1], strict=True)):
-            if f"edges.{number}" in rows and isinstance(block, WordBlock):
-                edges, _ = rows[f"edges.{number}"].gather(numbers[words.sequence])
-                text, column = block.across(edges.reshape(-1, 2), words.text_of())
+            if f"edges.{number}" in found.rows and isinstance(block, WordBlock):
+                edges, _ = found.rows[f"edges.{number}"].gather(found.occurrence_numbers())
+                text, column = block.across(edges.reshape(-1, 2), found.words.text_of())
                 yield text, column + offset
 
     def _weigh(self, tf: np.ndarray, features: np.ndarray, texts: np.ndarray, count: int) -> np.ndarray:

@@ -11,14 +11,11 @@ n-grams of many words are looked up at once, as integer keys in NumPy (`service.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from itertools import chain, count, repeat
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from service.model.char_keys import CharKeys
 from service.model.words import Analysis
@@ -33,48 +30,6 @@ _NO_TOKEN = -2  # first/last token id of a word without tokens; -1 is a token th
 
 class UnsupportedModel(ValueError):
     """A model that can't be compiled or loaded: unsupported settings, or arrays that don't fit together."""
-
-
-class TextWords:
-    """The whitespace-separated words of a batch of texts, as written: each distinct word once, and every text
-    as its sequence of word numbers."""
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.per_text = [text.split() for text in texts]
-        self.lengths = [len(words) for words in self.per_text]
-
-    @cached_property
-    def _numbered(self) -> tuple[list[str], np.ndarray]:
-        # Each word is first numbered by its first position (setdefault over all positions, in C), then renumbered
-        # 0, 1, 2, ... in order of first appearance.
-        total = sum(self.lengths)
-        first_position: dict[str, int] = {}
-        positions = map(first_position.setdefault, chain.from_iterable(self.per_text), count())
-        sequence = np.fromiter(positions, dtype=np.intp, count=total)
-        firsts = np.fromiter(first_position.values(), dtype=np.intp, count=len(first_position))
-        renumbered = np.empty(total, dtype=np.intp)
-        renumbered[firsts] = np.arange(len(firsts))
-        return list(first_position), renumbered[sequence]
-
-    @property
-    def distinct(self) -> list[str]:
-        return self._numbered[0]
-
-    @property
-    def sequence(self) -> np.ndarray:
-        """Word numbers of all texts, text after text."""
-        return self._numbered[1]
-
-    def occurrences(self) -> sp.csr_matrix:
-        """(texts x distinct words): how often each word occurs in each text."""
-        indptr = np.zeros(len(self.lengths) + 1, dtype=np.intp)
-        np.cumsum(self.lengths, out=indptr[1:])
-        shape = (len(self.lengths), len(self.distinct))
-        return sp.csr_matrix((np.ones(len(self.sequence)), self.sequence, indptr), shape=shape)
-
-    def text_of(self) -> np.ndarray:
-        """The text of each entry of `sequence`."""
-        return np.repeat(np.arange(len(self.lengths)), self.lengths)
 
 
 @dataclass

@@ -11,14 +11,58 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
+from functools import cached_property
+from itertools import chain, compress, count, repeat
 
 import numpy as np
+import scipy.sparse as sp
 
 CAPACITY = 50_000  # distinct words kept (a few MB); the table restarts when full
 
 # What a batch of new words contributes, by name: (values, per-word lengths), the rows of word 0, 1, 2, ... in turn.
 Analysis = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+class TextWords:
+    """The whitespace-separated words of a batch of texts, as written: each distinct word once, and every text
+    as its sequence of word numbers."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.per_text = [text.split() for text in texts]
+        self.lengths = [len(words) for words in self.per_text]
+
+    @cached_property
+    def _numbered(self) -> tuple[list[str], np.ndarray]:
+        # Each word is first numbered by its first position (setdefault over all positions, in C), then renumbered
+        # 0, 1, 2, ... in order of first appearance.
+        total = sum(self.lengths)
+        first_position: dict[str, int] = {}
+        positions = map(first_position.setdefault, chain.from_iterable(self.per_text), count())
+        sequence = np.fromiter(positions, dtype=np.intp, count=total)
+        firsts = np.fromiter(first_position.values(), dtype=np.intp, count=len(first_position))
+        renumbered = np.empty(total, dtype=np.intp)
+        renumbered[firsts] = np.arange(len(firsts))
+        return list(first_position), renumbered[sequence]
+
+    @property
+    def distinct(self) -> list[str]:
+        return self._numbered[0]
+
+    @property
+    def sequence(self) -> np.ndarray:
+        """Word numbers of all texts, text after text."""
+        return self._numbered[1]
+
+    def occurrences(self) -> sp.csr_matrix:
+        """(texts x distinct words): how often each word occurs in each text."""
+        indptr = np.zeros(len(self.lengths) + 1, dtype=np.intp)
+        np.cumsum(self.lengths, out=indptr[1:])
+        shape = (len(self.lengths), len(self.distinct))
+        return sp.csr_matrix((np.ones(len(self.sequence)), self.sequence, indptr), shape=shape)
+
+    def text_of(self) -> np.ndarray:
+        """The text of each entry of `sequence`."""
+        return np.repeat(np.arange(len(self.lengths)), self.lengths)
 
 
 class _Growable:
@@ -90,8 +134,10 @@ class WordTable:
     def __len__(self) -> int:
         return len(self._numbers)
 
-    def lookup(self, words: Sequence[str]) -> tuple[np.ndarray, dict[str, Rows]]:
-        """The numbers of distinct `words` (the new ones analysed now, all together) and the rows they index."""
+    def lookup(self, text_words: TextWords) -> Found:
+        """The numbers of the texts' distinct words (the new ones analysed now, all together) and the rows they
+        index."""
+        words = text_words.distinct
         with self._lock:
             numbers = np.fromiter(map(self._numbers.get, words, repeat(-1)), dtype=np.intp, count=len(words))
             new_ones = numbers < 0
@@ -107,4 +153,17 @@ class WordTable:
                 self._numbers.update(zip(new, range(first, first + len(new)), strict=True))
                 for name, (values, lengths) in self._analyse(new).items():
                     self._rows[name].append(values, lengths)
-            return numbers, {name: ragged.rows() for name, ragged in self._rows.items()}
+            return Found(text_words, numbers, {name: ragged.rows() for name, ragged in self._rows.items()})
+
+
+@dataclass(frozen=True)
+class Found:
+    """A batch's words (`words`), the table's numbers of its distinct words and the rows they index, by name."""
+
+    words: TextWords
+    numbers: np.ndarray
+    rows: dict[str, Rows]
+
+    def occurrence_numbers(self) -> np.ndarray:
+        """The table's number of each word occurrence, text after text."""
+        return self.numbers[self.words.sequence]
