@@ -140,15 +140,28 @@ class LinearScorer:
         return np.concatenate(texts), np.concatenate(features), len(found.words.lengths)
 
     def _counts(self, found: Found) -> sp.csr_matrix:
-        """How often each known n-gram occurs in each text (each feature once per row, features unsorted):
-        (texts x words) @ (words x n-grams), plus the bigrams across words."""
+        """How often each known n-gram occurs in each text (each feature once per row, features unsorted), by one
+        product: (texts x items) @ (items x n-grams), the items being the distinct words and the bigrams across
+        words (a bigram's row holds its one column)."""
         columns, lengths = found.rows["columns"].gather(found.numbers)
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        per_word = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(lengths), self.features))
-        counts = found.words.occurrences() @ per_word
+        text_of, items = [found.words.text_of()], [found.words.sequence]
+        item_columns, item_lengths = [columns], [lengths]
+        count = len(lengths)
         for text, column in self._across(found):
-            counts = counts + sp.csr_matrix((np.ones(len(text)), (text, column)), shape=counts.shape)
-        return counts
+            text_of.append(text)
+            items.append(np.arange(count, count + len(column)))
+            item_columns.append(column)
+            item_lengths.append(np.ones(len(column), dtype=np.intp))
+            count += len(column)
+        texts = len(found.words.lengths)
+        order = np.argsort(np.concatenate(text_of), kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(text_of), minlength=texts))])
+        by_text = sp.csr_matrix((np.ones(len(order)), np.concatenate(items)[order], indptr), shape=(texts, count))
+        lengths = np.concatenate(item_lengths)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        columns = np.concatenate(item_columns)
+        per_item = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(count, self.features))
+        return by_text @ per_item
 
     def _across(self, found: Found) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(text, feature) of each bigram across two words, per word block with bigrams."""
@@ -162,13 +175,15 @@ class LinearScorer:
         """Counts weighted as each block's fitted TfidfTransformer does: optional 1 + log tf, idf, l2 norm of the
         block's part of the text's row. `texts` holds each entry's text, of `count` texts."""
         block_of = self._block_of[features]
-        tf = tf.astype(np.float64)
+        tf = tf.astype(np.float64)  # a copy, changed in place below
         if self._sublinear.all():
-            tf = np.log(tf) + 1
+            np.log(tf, out=tf)
+            tf += 1
         elif self._sublinear.any():
             tf = np.where(self._sublinear[block_of], np.log(tf) + 1, tf)
         tf *= self._idf[features]
-        part = texts * len(self.blocks) + block_of  # a text has no entry in a block without known n-grams: no 0 / 0
+        part = texts * len(self.blocks)
+        part += block_of  # a text has no entry in a block without known n-grams: no 0 / 0
         tf /= np.sqrt(np.bincount(part, tf * tf, minlength=count * len(self.blocks)))[part]
         return tf
 

@@ -15,7 +15,6 @@ from functools import cached_property
 from itertools import chain, compress, count, repeat
 
 import numpy as np
-import scipy.sparse as sp
 
 CAPACITY = 50_000  # distinct words kept (a few MB); the table restarts when full
 
@@ -52,13 +51,6 @@ class TextWords:
     def sequence(self) -> np.ndarray:
         """Word numbers of all texts, text after text."""
         return self._numbered[1]
-
-    def occurrences(self) -> sp.csr_matrix:
-        """(texts x distinct words): how often each word occurs in each text."""
-        indptr = np.zeros(len(self.lengths) + 1, dtype=np.intp)
-        np.cumsum(self.lengths, out=indptr[1:])
-        shape = (len(self.lengths), len(self.distinct))
-        return sp.csr_matrix((np.ones(len(self.sequence)), self.sequence, indptr), shape=shape)
 
     def text_of(self) -> np.ndarray:
         """The text of each entry of `sequence`."""
