@@ -19,13 +19,11 @@ from training.data import SPLITS, load_examples, read_label_map
 from training.examples import DataError
 from training.extras import MissingExtra, require_train_extra
 from training.registry import add_parsers as add_registry_parsers
-from training.sources import SOURCES
 from training.suggest import add_parser as add_suggest_parser
 from training.train_command import add_parser as add_train_parser
 
 DEFAULT_MODEL = MODELS_DIR / "current"
 COMMANDS = ("train", "evaluate", "classify", "suggest")  # those that don't need the server's options
-DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:PATH ({', '.join(SOURCES)})"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
