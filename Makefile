@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 BENCH_INSTALLED := $(VENV)/.installed-bench
 PUBLIC_DATA ?= $(or $(STANCE_PUBLIC_DATA),../shared/data)
+# `make train` (and `make serve`'s first model) choose the confidence thresholds on the public sets' dev rows too,
+# where the folder exists; on a machine without it, on the corpus dev split alone (the manifest says which).
+PUBLIC_DEV := $(if $(wildcard $(PUBLIC_DATA)),--public-dev $(PUBLIC_DATA))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup embeddings actor-names evaluate-actors train train-public evaluate evaluate-public bench bench-quality levers corpus-stats serve test lint
@@ -34,10 +37,10 @@ actor-names: $(INSTALLED) ## regenerate the actor names table (service/model/act
 	$(BIN)/python -m training.actor_names
 
 models/current: | $(INSTALLED)
-	$(BIN)/stance train
+	$(BIN)/stance train $(PUBLIC_DEV)
 
-train: $(INSTALLED) ## train the default model on the corpus in data/ and make it current
-	$(BIN)/stance train
+train: $(INSTALLED) ## train the default model on the corpus in data/ and make it current (thresholds: + public dev rows)
+	$(BIN)/stance train $(PUBLIC_DEV)
 
 train-public: $(INSTALLED) ## train the same configuration on the corpus plus every public training set; make it current
 	$(BIN)/stance train --public $(PUBLIC_DATA)

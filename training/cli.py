@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,59 +13,17 @@ from service.batch.report import summary_line
 from service.batch.rows import Options
 from service.batch.writers import OUTPUT_FORMATS
 from service.model.bundle import BundleError, load_bundle
-from service.model.paths import CORPUS_DIR, FEEDBACK_DIR, MODELS_DIR, PROJECT_ROOT
+from service.model.paths import MODELS_DIR, PROJECT_ROOT
 from service.model.text import MAX_TEXT_CHARS
 from training.data import SPLITS, load_examples, read_label_map
 from training.examples import DataError
-from training.registry import PROMOTE_MODES, promote_trained, public_folder
+from training.extras import MissingExtra, require_train_extra
 from training.registry import add_parsers as add_registry_parsers
-from training.sources import SOURCES, public_training_specs
 from training.suggest import add_parser as add_suggest_parser
+from training.train_command import add_parser as add_train_parser
 
 DEFAULT_MODEL = MODELS_DIR / "current"
 COMMANDS = ("train", "evaluate", "classify", "suggest")  # those that don't need the server's options
-DATA_HELP = f"labeled .jsonl/.csv file or folder, or a public dataset as SOURCE:PATH ({', '.join(SOURCES)})"
-
-
-# Training and evaluation need the [train] extra and import scikit-learn (about a second): only their commands
-# load them, so `stance classify` and `stance serve` start quickly and work on the lean install.
-TRAIN_MODULES = ("sklearn", "joblib", "datasets", "matplotlib")
-
-
-class MissingExtra(Exception):
-    """A command needs an optional extra that is not installed."""
-
-
-def require_train_extra(command: str) -> None:
-    """Stop with a message naming the extra to install when the training stack is missing."""
-    missing = [module for module in TRAIN_MODULES if importlib.util.find_spec(module) is None]
-    if missing:
-        raise MissingExtra(
-            f"`stance {command}` needs the [train] extra ({', '.join(missing)} not installed): "
-            "pip install -c constraints.txt '.[train]'"
-        )
-
-
-def cmd_train(args: argparse.Namespace) -> None:
-    require_train_extra("train")
-    from training.feedback import default_feedback_dir, load_feedback, report
-    from training.train import train_bundle
-
-    data = args.data or [CORPUS_DIR]
-    if args.public:
-        if not args.public.is_dir():
-            raise DataError(f"{args.public}: no such folder of public datasets")
-        data = [*data, *public_training_specs(args.public)]
-    params = {"embedding": False} if args.no_embedding else None
-    examples = load_examples(data)
-    recorded = None
-    if not args.no_feedback:
-        feedback = load_feedback(args.feedback or default_feedback_dir(), examples)
-        print(f"stance train: {report(feedback)}", file=sys.stderr)
-        examples, recorded = [*examples, *feedback.used], feedback.manifest()
-    bundle_dir = train_bundle(examples, data, args.out, params=params, feedback=recorded)
-    promote_trained(args.out, bundle_dir.name, args.promote, CORPUS_DIR, public_folder(args.public))
-    print(bundle_dir.name)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -128,35 +85,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a model bundle and make it current if it is no worse")
-    train.add_argument(
-        "--data", type=Path, action="append", help=f"labeled file or folder (repeatable; default {CORPUS_DIR})"
-    )
-    train.add_argument("--out", type=Path, default=MODELS_DIR, help="models folder (default: %(default)s)")
-    train.add_argument(
-        "--public", type=Path, help="also train on every public training set in this folder (e.g. ../shared/data)"
-    )
-    train.add_argument(
-        "--no-embedding",
-        action="store_true",
-        help="leave out the sentence-embedding block (data/embeddings): TF-IDF blocks only, faster, less accurate",
-    )
-    feedback = train.add_mutually_exclusive_group()
-    feedback.add_argument(
-        "--feedback",
-        type=Path,
-        help="also train on the analysts' corrections in this folder (default: $STANCE_FEEDBACK_DIR, else "
-        f"{FEEDBACK_DIR}; missing or empty: none); rows whose text is in the test split are left out",
-    )
-    feedback.add_argument("--no-feedback", action="store_true", help="train without the feedback folder")
-    train.add_argument(
-        "--promote",
-        choices=PROMOTE_MODES,
-        default="auto",
-        help="auto (default): make the new bundle current only if no head is more than 0.01 macro-F1 below the "
-        "current one on the corpus test split (and the public held-out sets, with --public or $STANCE_PUBLIC_DATA)",
-    )
-    train.set_defaults(handler=cmd_train)
+    add_train_parser(commands)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled set and write a report")
     evaluate.add_argument(

@@ -181,6 +181,15 @@ def public_training_specs(public_dir: Path) -> list[str]:
     return [f"{name}:{public_dir / file}" for name, files in PUBLIC_FILES.items() for file in files]
 
 
+def public_dev_specs(public_dir: Path) -> list[str]:
+    """The public files present in the folder as `source:PATH` specs, read for their `dev` rows only (to choose
+    the confidence thresholds); a folder holding none of them is an error."""
+    specs = [spec for spec in public_training_specs(public_dir) if parse_spec(spec)[1].is_file()]
+    if not specs:
+        raise DataError(f"{public_dir}: none of the public sets is there ({', '.join(PUBLIC_FILES)})")
+    return specs
+
+
 def evaluation_sets(public_dir: Path, corpus_dir: Path) -> dict[str, str]:
     """The held-out sets every model is scored on (their `test` split), by name."""
     sets = {"corpus": str(corpus_dir)}

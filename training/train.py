@@ -20,7 +20,6 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
 from service.model.bundle import FITTED_FILE, HEADS, Bundle, sha256_file, write_bundle
-from service.model.predict import predict
 from training.compile import compile_scorer
 from training.data import labeled_files
 from training.embeddings import SentenceEmbedding, load_encoder
@@ -28,6 +27,7 @@ from training.evaluate import evaluate
 from training.examples import Example
 from training.masked import MaskedLogisticRegression
 from training.sources import UNCODED, parse_spec
+from training.thresholds import threshold_rows, thresholds_on
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "word_ngram_range": [1, 2],
@@ -44,7 +44,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "cv_folds": 3,
     "class_weight": "balanced",
     "source_weights": {},  # sample weight per source (`own` for plain files, else the public source's prefix)
-    "confident_precision": 0.85,  # a head is confident where dev accuracy of its kept predictions reaches this
+    # A head is confident where the accuracy of its kept predictions reaches this, on the dev split and the public
+    # sets' dev rows together (train_bundle's `public_dev`).
+    "confident_precision": 0.85,
     "max_iter": 3000,
     "dev_fraction": 0.15,
     "seed": 13,
@@ -151,33 +153,15 @@ def fit(train: list[Example], params: dict[str, Any]) -> tuple[FeatureUnion, dic
     return vectorizer, fit_heads(features, train, params)
 
 
-def confidence_threshold(scores: list[float], correct: list[bool], precision: float) -> float:
-    """The lowest probability at which the predictions kept (probability at least that) reach `precision`.
-
-    0 when every prediction together already does; the highest probability seen when none can.
-    """
-    order = numpy.argsort(-numpy.asarray(scores), kind="stable")
-    ranked_scores = numpy.asarray(scores)[order]
-    kept_accuracy = numpy.cumsum(numpy.asarray(correct)[order]) / numpy.arange(1, len(order) + 1)
-    reaching = numpy.flatnonzero(kept_accuracy >= precision)
-    if not len(reaching):
-        return float(ranked_scores[0]) if len(ranked_scores) else 0.0
-    if reaching[-1] == len(order) - 1:
-        return 0.0
-    return float(ranked_scores[reaching[-1]])
-
-
-def thresholds_on(bundle: Bundle, dev: list[Example], precision: float) -> dict[str, float]:
-    """Each head's confidence threshold, chosen on the dev rows labeled for it."""
-    predictions = predict(bundle, [ex.text for ex in dev])
-    thresholds = {}
-    for head in bundle.scorer.classes:
-        pairs = [(ex.labels[head], p[head]) for ex, p in zip(dev, predictions, strict=True) if head in ex.labels]
-        if pairs:
-            thresholds[head] = confidence_threshold(
-                [result.score for _, result in pairs], [gold == result.label for gold, result in pairs], precision
-            )
-    return thresholds
+def threshold_data(rows: list[Example]) -> dict[str, Any]:
+    """What the manifest records of the rows the thresholds were chosen on: per head, rows per source."""
+    public = any(source_of(ex) != "own" for ex in rows)
+    return {
+        "chosen_on": "dev split + public dev rows" if public else "dev split alone: no public dev rows",
+        "rows_per_head": {
+            head: dict(sorted(Counter(source_of(ex) for ex in rows if head in ex.labels).items())) for head in HEADS
+        },
+    }
 
 
 def data_fingerprint(specs: list[str | Path]) -> dict[str, Any]:
@@ -207,11 +191,14 @@ def train_bundle(
     out_dir: Path,
     params: dict[str, Any] | None = None,
     feedback: dict[str, Any] | None = None,
+    public_dev: list[Example] | None = None,
 ) -> Path:
     """Train on `examples`, score the dev rows through the service's predict, and write the bundle.
 
     `feedback`, when given, is recorded as the manifest's `training_data.feedback` (training/feedback.py: the
     feedback rows among `examples`, those left out, their hash); `data_specs` names the other files read.
+    `public_dev`: public sets' dev rows that choose the confidence thresholds beside the dev split; they are
+    neither trained on nor in the manifest's dev metrics.
     """
     params = {**DEFAULT_PARAMS, **(params or {})}
     split = split_examples(examples, params["dev_fraction"], params["seed"])
@@ -222,12 +209,16 @@ def train_bundle(
     scorer = compile_scorer(vectorizer, heads)
     in_memory = Bundle(path=out_dir / version, manifest={"version": version}, scorer=scorer)
     dev_report = evaluate(in_memory, split.dev) if split.dev else {"heads": {}}
-    thresholds = thresholds_on(in_memory, split.dev, params["confident_precision"]) if split.dev else {}
+    rows_for_thresholds = threshold_rows(split.train, split.dev, public_dev or [])
+    thresholds = (
+        thresholds_on(in_memory, rows_for_thresholds, params["confident_precision"]) if rows_for_thresholds else {}
+    )
     manifest = {
         "created": now.isoformat(timespec="seconds"),
         "heads": {head: [str(label) for label in classifier.classes_] for head, classifier in heads.items()},
         "hyperparameters": {**params, "C": {head: float(classifier.C) for head, classifier in heads.items()}},
         "thresholds": thresholds,
+        "threshold_data": threshold_data(rows_for_thresholds),
         "training_data": {
             **data_fingerprint(data_specs),
             "rows": {"train": len(split.train), "dev": len(split.dev)},

@@ -10,8 +10,6 @@ each n-gram string, without a Python step per n-gram.
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import numpy as np
 
 _CODE_POINTS = 0x110000
@@ -45,12 +43,13 @@ class CharKeys:
         code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         return self.codes[code_points].astype(np.int64)
 
-    def columns_of(self, words: list[str]) -> list[np.ndarray]:
-        """For each word, the columns of the known n-grams of the word padded with a space on each side, repeats
-        included: every window of n characters for each n of the range, as scikit-learn's `char_wb` (a padded
-        word of exactly n characters is its one n-gram, and it has no longer ones)."""
+    def columns_of(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns of the known n-grams of each word padded with a space on each side, repeats included,
+        word after word, and how many each word has: every window of n characters for each n of the range, as
+        scikit-learn's `char_wb` (a padded word of exactly n characters is its one n-gram, and it has no longer
+        ones)."""
         if not words:
-            return []
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
         padded_lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words)) + 2
         codes = self._codes(" " + "  ".join(words) + " ")
         word_of = np.repeat(np.arange(len(words)), padded_lengths)
@@ -74,6 +73,4 @@ class CharKeys:
             found_columns.append(self.columns[at[known]])
         words_found = np.concatenate(found_words)
         order = np.argsort(words_found, kind="stable")
-        columns = np.concatenate(found_columns)[order]
-        bounds = np.searchsorted(words_found[order], np.arange(len(words) + 1)).tolist()
-        return [columns[start:stop] for start, stop in pairwise(bounds)]
+        return np.concatenate(found_columns)[order], np.bincount(words_found, minlength=len(words))

@@ -7,13 +7,13 @@ unknown tokens dropped. The mean of the tokens' rows is divided by its norm (plu
 gets zeros). A test checks the result against model2vec's own output to 1e-6. The block's weights hold every
 head's coefficients for the vector's dimensions, as a TF-IDF block's rows do for its n-grams.
 
-Tokens are cached per whitespace-separated word: the tokenizer's normaliser (BERT's) works character by character
-and its pre-tokenizer splits at every whitespace, so a word's tokens are the same alone as in any sentence, and a
-sentence's tokens are its words' tokens in order. Texts where that does not hold go through the tokenizer whole:
-those cut by the character or token limit, and those with characters Python's `str.split` splits at but the
-normaliser deletes instead (`_SPLIT_ONLY_BY_PYTHON`). The rows of a batch's tokens are summed by one sparse product
-(texts x tokens) @ table, in float32 (float16 rows are exact in it), text by text in token order, so a text gets
-the same vector alone or in any batch.
+Tokens are found once per whitespace-separated word and kept (`service.model.words`): the tokenizer's normaliser
+(BERT's) works character by character and its pre-tokenizer splits at every whitespace, so a word's tokens are the
+same alone as in any sentence, and a sentence's tokens are its words' tokens in order. Texts where that does not
+hold go through the tokenizer whole: those cut by the character or token limit, and those with characters Python's
+`str.split` splits at but the normaliser deletes instead (`_SPLIT_ONLY_BY_PYTHON`). The rows of a batch's tokens
+are summed by one sparse product (texts x tokens) @ table, in float32 (float16 rows are exact in it), text by text
+in token order, so a text gets the same vector alone or in any batch.
 """
 
 from __future__ import annotations
@@ -23,20 +23,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from tokenizers import Tokenizer
 
-from service.model.ngrams import TextWords, UnsupportedModel
+from service.model.ngrams import UnsupportedModel
+from service.model.words import Analysis, Found, TextWords, WordTable
 
 MAX_TOKENS = 512  # model2vec's default `max_length`
 FEATURE_NAME = "[sentence embedding]"  # the block's one item in explanations
 # Control characters that str.split() treats as whitespace; BERT's normaliser drops them (joining their neighbours).
 _SPLIT_ONLY_BY_PYTHON = re.compile("[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
-_CACHED_WORDS = 50_000  # distinct words whose token ids are kept; the cache restarts when full
 
 
 @dataclass
@@ -51,8 +50,10 @@ class StaticEncoder:
     tokenizer: Tokenizer = field(repr=False)
     unk_id: int | None
     max_chars: int
-    # word -> (ids of its known tokens, count of all its tokens, unknown ones included)
-    _words: dict[str, tuple[tuple[int, ...], int]] = field(init=False, repr=False, default_factory=dict)
+    _words: WordTable = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._words = WordTable(self.analyse)
 
     @classmethod
     def build(cls, table: np.ndarray | None, tokenizer_json: str) -> StaticEncoder:
@@ -101,9 +102,11 @@ class StaticEncoder:
         """The table in float32, for the sparse product (SciPy has no float16 arithmetic)."""
         return self.attached_table.astype(np.float32)
 
-    def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """(texts x dimensions): each text's mean token row, L2-normalised; zeros for a text without tokens."""
-        tokens = self._token_counts(texts)
+    def vectors(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
+        """(texts x dimensions): each text's mean token row, L2-normalised; zeros for a text without tokens.
+        `found`, when given, holds the texts' words looked up in a scorer's table, with this encoder's rows
+        (`analyse`); otherwise they are looked up in the encoder's own."""
+        tokens = self._token_counts(texts, found or self._words.lookup(TextWords(texts)))
         counts = np.asarray(tokens.sum(axis=1), dtype=np.float64).ravel()
         out = np.asarray(tokens @ self._rows, dtype=np.float64)
         filled = counts > 0
@@ -111,58 +114,61 @@ class StaticEncoder:
         out /= np.sqrt((out * out).sum(axis=1))[:, None] + 1e-32
         return out
 
-    def _token_counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def _token_counts(self, texts: Sequence[str], found: Found) -> sp.csr_matrix:
         """(texts x tokens): how often each known token occurs in each text, columns sorted (so that each text's
         sum runs in one order, alone or in any batch)."""
-        words = TextWords(texts, lowercase=False)
-        entries = self._entries(words.distinct)
-        known = np.fromiter((len(ids) for ids, _ in entries), dtype=np.intp, count=len(entries))
-        totals = np.fromiter((total for _, total in entries), dtype=np.intp, count=len(entries))
+        words, rows = found.words, found.rows
+        totals = rows["total"].values[rows["total"].starts[found.numbers]]
         text_of = words.text_of()
         whole = np.bincount(text_of, totals[words.sequence], minlength=len(texts)) > MAX_TOKENS
         whole |= np.fromiter(map(len, texts), dtype=np.intp, count=len(texts)) > self.max_chars
         if _SPLIT_ONLY_BY_PYTHON.search("".join(texts)):
             whole |= np.array([_SPLIT_ONLY_BY_PYTHON.search(text) is not None for text in texts])
-        # Each occurrence of a word (of a text not tokenized whole) stands for its run of token ids.
-        lengths = np.where(whole[text_of], 0, known[words.sequence])
-        first_ids = np.concatenate([[0], np.cumsum(known)[:-1]]).astype(np.intp)[words.sequence]
-        runs = np.repeat(first_ids - np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp), lengths)
-        all_ids = np.fromiter(chain.from_iterable(ids for ids, _ in entries), dtype=np.intp, count=int(known.sum()))
-        rows = [np.repeat(text_of, lengths)]
-        columns = [all_ids[runs + np.arange(len(runs))]]
+        # Each occurrence of a word (of a text not tokenized whole) stands for its known tokens.
+        by_words = ~whole[text_of]
+        ids, lengths = rows["tokens"].gather(found.occurrence_numbers()[by_words])
+        row, column = [np.repeat(text_of[by_words], lengths)], [ids]
         # The texts tokenized whole: cut by the character or token limit, or with characters split at differently.
-        for number, encoding in zip(
-            np.flatnonzero(whole).tolist(),
-            self._encode([texts[number][: self.max_chars] for number in np.flatnonzero(whole).tolist()]),
-            strict=True,
-        ):
-            columns.append(np.array(self._known(encoding.ids), dtype=np.intp))
-            rows.append(np.full(len(columns[-1]), number, dtype=np.intp))
-        row, column = np.concatenate(rows), np.concatenate(columns)
-        counts = sp.coo_matrix((np.ones(len(row), dtype=np.float32), (row, column)), (len(texts), len(self._rows)))
+        cut = [texts[number][: self.max_chars] for number in np.flatnonzero(whole).tolist()]
+        for number, encoding in zip(np.flatnonzero(whole).tolist(), self._encode(cut), strict=True):
+            column.append(self._known(np.array(encoding.ids, dtype=np.intp)))
+            row.append(np.full(len(column[-1]), number, dtype=np.intp))
+        rows_, columns = np.concatenate(row), np.concatenate(column)
+        counts = sp.coo_matrix((np.ones(len(rows_), dtype=np.float32), (rows_, columns)), (len(texts), len(self._rows)))
         return counts.tocsr()  # duplicates summed, columns sorted
 
-    def _entries(self, words: list[str]) -> list[tuple[tuple[int, ...], int]]:
-        """Each word's (known token ids, count of all its tokens, unknown ones included), tokenizing the new words
-        all at once; they are cached while there is room."""
-        cached = list(map(self._words.get, words))
-        new = [word for word, entry in zip(words, cached, strict=True) if entry is None]
-        found = [
-            # A word cut at MAX_TOKENS counts as longer, so that its text goes through the tokenizer whole.
-            (self._known(encoding.ids), len(encoding.ids) if len(encoding.ids) < MAX_TOKENS else MAX_TOKENS + 1)
-            for encoding in self._encode(new)
-        ]
-        if len(self._words) + len(new) > _CACHED_WORDS:
-            self._words.clear()
-        self._words.update(zip(new[: _CACHED_WORDS - len(self._words)], found, strict=False))
-        fresh = iter(found)
-        return [entry if entry is not None else next(fresh) for entry in cached]
+    @cached_property
+    def _untruncated(self) -> Tokenizer:
+        tokenizer = Tokenizer.from_str(self.tokenizer_json)
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
+
+    def analyse(self, words: list[str]) -> Analysis:
+        """Per word (`WordTable`): `tokens`, the ids of its known tokens; `total`, the count of all its tokens,
+        unknown ones included, and one more than MAX_TOKENS for a word of more, so that its text goes through the
+        tokenizer whole.
+
+        The words are tokenized as one text, joined by spaces (one call instead of one per word: a word's tokens
+        are the same alone or among others), and each token goes to the word its first character is in."""
+        encoding = self._untruncated.encode(" ".join(words), add_special_tokens=False) if words else None
+        flat = np.array(encoding.ids if encoding else [], dtype=np.intp)
+        first_characters = np.array(encoding.offsets if encoding else [], dtype=np.intp).reshape(-1, 2)[:, 0]
+        word_starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
+        word_of = np.searchsorted(word_starts, first_characters, side="right") - 1
+        counts = np.bincount(word_of, minlength=len(words))
+        known = flat != self.unk_id if self.unk_id is not None else np.ones(len(flat), dtype=bool)
+        totals = np.where(counts <= MAX_TOKENS, counts, MAX_TOKENS + 1)
+        return {
+            "tokens": (flat[known], np.bincount(word_of[known], minlength=len(words))),
+            "total": (totals, np.ones(len(words), dtype=np.intp)),
+        }
 
     def _encode(self, texts: list[str]) -> list[Any]:
         return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False) if texts else []
 
-    def _known(self, ids: list[int]) -> tuple[int, ...]:
-        return tuple(token for token in ids if token != self.unk_id)
+    def _known(self, ids: np.ndarray) -> np.ndarray:
+        return ids[ids != self.unk_id] if self.unk_id is not None else ids
 
     def config(self) -> dict[str, Any]:
         return {"tokens": len(self.attached_table), "dimensions": self.dims}
@@ -189,9 +195,9 @@ class EmbeddingBlock:
         if self.weights.ndim != 2 or len(self.weights) != self.encoder.dims:
             raise UnsupportedModel(f"{self.weights.shape} embedding weights for {self.encoder.dims} dimensions")
 
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Its share of every head's decision values, one row per text."""
-        vectors = self.encoder.vectors(texts)
+    def scores(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
+        """Its share of every head's decision values, one row per text (`found`: as `StaticEncoder.vectors`)."""
+        vectors = self.encoder.vectors(texts, found)
         # Text by text, whatever the batch: a matrix product's summation order depends on the number of rows and on
         # BLAS's threads, and a text must get exactly the same answer alone, in any batch and in any process
         # (batch jobs compare part files byte for byte). A small product per text costs little beside tokenizing.

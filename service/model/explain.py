@@ -3,7 +3,7 @@
 A head's decision value for a class is its intercept plus, over every n-gram of the sentence, the n-gram's
 normalized tf-idf value times the class's coefficient for it. Those products are the contributions; the
 explanation of a chosen label is its largest positive ones. They are computed from the fast scorer's own
-blocks (`service.model.ngrams`), with the n-grams and tf-idf weighting behind the served probabilities (equal to
+blocks (`service.model.linear`), with the n-grams and tf-idf weighting behind the served probabilities (equal to
 scikit-learn's to 1e-12, as a test checks), and only when an explanation is asked for: plain predictions never
 pay for them.
 
@@ -21,7 +21,6 @@ import numpy as np
 
 from service.model.embedding import FEATURE_NAME
 from service.model.linear import LinearScorer
-from service.model.ngrams import TextWords
 
 TOP_FEATURES = 5
 # Texts explained at a time: bounds the memory of the per-n-gram arrays, as the scorer's own chunks do.
@@ -70,18 +69,11 @@ def explain_heads(
 
 
 def _tfidf_entries(scorer: LinearScorer, texts: Sequence[str]) -> _Entries:
-    rows, features, values = [], [], []
-    offset = 0
-    words = TextWords(texts)
-    for block in scorer.blocks:
-        # The block's own tf-idf rows (columns sorted: ties between contributions rely on it), the ones its
-        # scores use, so explanations and probabilities agree.
-        tfidf = block.tfidf(words)
-        values.append(tfidf.data)
-        rows.append(np.repeat(np.arange(len(texts)), np.diff(tfidf.indptr)))
-        features.append(tfidf.indices.astype(np.intp) + offset)
-        offset += len(block.idf)
-    return _Entries(np.concatenate(rows), np.concatenate(features), np.concatenate(values))
+    # The scorer's own tf-idf rows (features sorted: ties between contributions rely on it), the ones its scores
+    # use, so explanations and probabilities agree.
+    tfidf = scorer.tfidf(texts)
+    rows = np.repeat(np.arange(len(texts)), np.diff(tfidf.indptr))
+    return _Entries(rows, tfidf.indices.astype(np.intp), tfidf.data)
 
 
 def _chosen_weights(scorer: LinearScorer, head: str, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +111,8 @@ def _top_contributions(
         contributions = np.concatenate([contributions, block])
     positive = contributions > 0
     rows, features, contributions = entries.rows[positive], entries.features[positive], contributions[positive]
-    # By text, then largest contribution first, ties to the lower feature number: the entries come by block,
-    # text and feature, so two stable sorts (cheaper than one lexsort on three keys) keep that order in ties.
+    # By text, then largest contribution first, ties to the lower feature number: the entries come by text
+    # and feature, so two stable sorts (cheaper than one lexsort on three keys) keep that order in ties.
     order = np.argsort(-contributions, kind="stable")
     order = order[np.argsort(rows[order], kind="stable")]
     rows, features, contributions = rows[order], features[order], contributions[order]

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from service.model.embedding import EmbeddingBlock, StaticEncoder
-from service.model.ngrams import SMALL_BATCH, Block, TextWords, UnsupportedModel, make_block
+from service.model.ngrams import SMALL_BATCH, Block, UnsupportedModel, WordBlock, make_block
+from service.model.words import Analysis, Found, TextWords, WordTable
 
 # Of the saved arrays: 1, n-gram blocks; 2, also a sentence-embedding block, table included; 3, the block with its
 # table in a file of its own (`EMBEDDING_TABLE_FILE`, beside the scorer in the bundle). A scorer without the block
@@ -61,12 +63,17 @@ class LinearScorer:
             head: slice(int(start), int(start + width))
             for head, start, width in zip(self.head_slices, self._segment_starts, widths_in_order, strict=True)
         }
-        # Every block's features side by side, for scoring a few texts with one dense computation for all blocks.
+        # Every block's features side by side, numbered across the blocks: one count and one product for them all.
         self._offsets = np.cumsum([0, *(len(block.idf) for block in self.blocks)])
         self._idf = np.concatenate([np.empty(0), *(block.idf for block in self.blocks)])
         self._weights = np.vstack([np.empty((0, len(self.intercepts))), *(block.weights for block in self.blocks)])
         self._block_of = np.repeat(np.arange(len(self.blocks)), np.diff(self._offsets))  # per column
         self._sublinear = np.array([block.sublinear_tf for block in self.blocks], dtype=bool)
+        self._words = WordTable(self._analyse)
+
+    @property
+    def features(self) -> int:
+        return int(self._offsets[-1])
 
     def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per head, one row of class probabilities per text (classes in `classes[head]` order)."""
@@ -75,12 +82,8 @@ class LinearScorer:
 
     def probability_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """Every head's class probabilities side by side, one row per text; head by head as `segments` says."""
-        if len(texts) <= SMALL_BATCH:
-            decision = self._few_decisions(TextWords(texts))
-            if self.embedding is not None:
-                decision += self.embedding.scores(texts)
-        else:
-            decision = np.vstack([self._chunk_decisions(texts[i : i + _CHUNK]) for i in range(0, len(texts), _CHUNK)])
+        chunks = [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
+        decision = np.vstack([np.empty((0, len(self.intercepts))), *map(self._decisions, chunks)])
         if len(self._binary_starts):
             decision = np.insert(decision, self._binary_starts, 0.0, axis=1)
         if not self.segments:
@@ -89,44 +92,119 @@ class LinearScorer:
         exp = np.exp(decision - np.maximum.reduceat(decision, self._segment_starts, axis=1).repeat(widths, axis=1))
         return exp / np.add.reduceat(exp, self._segment_starts, axis=1).repeat(widths, axis=1)
 
-    def _chunk_decisions(self, texts: Sequence[str]) -> np.ndarray:
-        words = TextWords(texts)
-        decision = self.intercepts + sum(block.scores(words) for block in self.blocks)
+    def _decisions(self, texts: Sequence[str]) -> np.ndarray:
+        found = self._words.lookup(TextWords(texts))
+        if len(texts) <= SMALL_BATCH:
+            decision = self._few_decisions(*self._entries(found))
+        else:
+            decision = self.intercepts + self._tfidf(self._counts(found)) @ self._weights
         if self.embedding is not None:
-            decision = decision + self.embedding.scores(texts)
+            decision += self.embedding.scores(texts, found)
         return decision
 
-    def _few_decisions(self, words: TextWords) -> np.ndarray:
-        """Decision values of a few texts, text by text with dense NumPy (SciPy's per-call overhead would
-        outweigh the work), all blocks at once: count each feature, weight as the fitted TfidfTransformer does
-        (optional 1 + log tf, idf, l2 norm within each block), and multiply by the weights."""
-        decision = np.tile(self.intercepts, (len(words.per_text), 1))
-        for row, text in enumerate(words.per_text):
-            columns = np.concatenate(
-                [
-                    np.empty(0, dtype=np.intp),  # a model may have no n-gram block, only the embedding
-                    *(
-                        block.text_columns(text) + offset
-                        for block, offset in zip(self.blocks, self._offsets[:-1], strict=True)
-                    ),
-                ]
-            )
-            if not len(columns):
-                continue
-            columns.sort()
-            boundary = np.ones(len(columns) + 1, dtype=bool)  # where a run of one feature starts, and the end
-            np.not_equal(columns[1:], columns[:-1], out=boundary[1:-1])
-            edges = np.flatnonzero(boundary)
-            features = columns[edges[:-1]]
-            tf = np.diff(edges).astype(np.float64)
-            block_of = self._block_of[features]
-            if self._sublinear.all():
-                tf = np.log(tf) + 1
-            elif self._sublinear.any():
-                tf = np.where(self._sublinear[block_of], np.log(tf) + 1, tf)
-            tf *= self._idf[features]
-            tf /= np.sqrt(np.bincount(block_of, tf * tf, minlength=len(self.blocks)))[block_of]
-            decision[row] += tf @ self._weights.take(features, axis=0)  # take: a faster gather than indexing
+    def tfidf(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Normalized tf-idf rows, one per text, features numbered across the blocks and sorted: what the fitted
+        vectorizers' transforms give, side by side."""
+        matrix = self._tfidf(self._counts(self._words.lookup(TextWords(texts))))
+        matrix.sort_indices()
+        return matrix
+
+    def _analyse(self, words: list[str]) -> Analysis:
+        """What each word contributes to every block (`WordTable`): the columns of its n-grams, numbered across
+        the blocks; per block with bigrams (`edges.<block>`) the ids of its first and last token; and what the
+        embedding block finds in it (`StaticEncoder.analyse`)."""
+        lowered = [word.lower() for word in words]
+        none = np.empty(0, dtype=np.intp)
+        owners, columns = [none], [none]
+        analysis: Analysis = {}
+        for number, (block, offset) in enumerate(zip(self.blocks, self._offsets[:-1], strict=True)):
+            found = block.analyse(lowered)
+            block_columns, lengths = found.pop("columns")
+            owners.append(np.repeat(np.arange(len(words)), lengths))
+            columns.append(block_columns + offset)
+            analysis |= {f"{name}.{number}": rows for name, rows in found.items()}
+        owner = np.concatenate(owners)
+        order = np.argsort(owner, kind="stable")
+        analysis["columns"] = (np.concatenate(columns)[order], np.bincount(owner, minlength=len(words)))
+        if self.embedding is not None:
+            analysis |= self.embedding.encoder.analyse(words)
+        return analysis
+
+    def _entries(self, found: Found) -> tuple[np.ndarray, np.ndarray, int]:
+        """(text, feature) of every n-gram occurrence of the texts, and the number of texts."""
+        columns, lengths = found.rows["columns"].gather(found.occurrence_numbers())
+        texts, features = [np.repeat(found.words.text_of(), lengths)], [columns]
+        for text, column in self._across(found):
+            texts.append(text)
+            features.append(column)
+        return np.concatenate(texts), np.concatenate(features), len(found.words.lengths)
+
+    def _counts(self, found: Found) -> sp.csr_matrix:
+        """How often each known n-gram occurs in each text (each feature once per row, features unsorted), by one
+        product: (texts x items) @ (items x n-grams), the items being the distinct words and the bigrams across
+        words (a bigram's row holds its one column)."""
+        columns, lengths = found.rows["columns"].gather(found.numbers)
+        text_of, items = [found.words.text_of()], [found.words.sequence]
+        item_columns, item_lengths = [columns], [lengths]
+        count = len(lengths)
+        for text, column in self._across(found):
+            text_of.append(text)
+            items.append(np.arange(count, count + len(column)))
+            item_columns.append(column)
+            item_lengths.append(np.ones(len(column), dtype=np.intp))
+            count += len(column)
+        texts = len(found.words.lengths)
+        order = np.argsort(np.concatenate(text_of), kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(text_of), minlength=texts))])
+        by_text = sp.csr_matrix((np.ones(len(order)), np.concatenate(items)[order], indptr), shape=(texts, count))
+        lengths = np.concatenate(item_lengths)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        columns = np.concatenate(item_columns)
+        per_item = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(count, self.features))
+        return by_text @ per_item
+
+    def _across(self, found: Found) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(text, feature) of each bigram across two words, per word block with bigrams."""
+        for number, (block, offset) in enumerate(zip(self.blocks, self._offsets[:-1], strict=True)):
+            if f"edges.{number}" in found.rows and isinstance(block, WordBlock):
+                edges, _ = found.rows[f"edges.{number}"].gather(found.occurrence_numbers())
+                text, column = block.across(edges.reshape(-1, 2), found.words.text_of())
+                yield text, column + offset
+
+    def _weigh(self, tf: np.ndarray, features: np.ndarray, texts: np.ndarray, count: int) -> np.ndarray:
+        """Counts weighted as each block's fitted TfidfTransformer does: optional 1 + log tf, idf, l2 norm of the
+        block's part of the text's row. `texts` holds each entry's text, of `count` texts."""
+        block_of = self._block_of[features]
+        tf = tf.astype(np.float64)  # a copy, changed in place below
+        if self._sublinear.all():
+            np.log(tf, out=tf)
+            tf += 1
+        elif self._sublinear.any():
+            tf = np.where(self._sublinear[block_of], np.log(tf) + 1, tf)
+        tf *= self._idf[features]
+        part = texts * len(self.blocks)
+        part += block_of  # a text has no entry in a block without known n-grams: no 0 / 0
+        tf /= np.sqrt(np.bincount(part, tf * tf, minlength=count * len(self.blocks)))[part]
+        return tf
+
+    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        texts = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        counts.data = self._weigh(counts.data, counts.indices, texts, counts.shape[0])
+        return counts
+
+    def _few_decisions(self, texts: np.ndarray, features: np.ndarray, count: int) -> np.ndarray:
+        """Decision values of a few texts with dense NumPy (SciPy's per-call overhead would outweigh the work):
+        count each (text, feature) once sorted, weight, and add each text's rows of the weights."""
+        keys = np.sort(texts.astype(np.int64) * max(self.features, 1) + features)
+        boundary = np.ones(len(keys) + 1, dtype=bool)  # where a run of one (text, feature) starts, and the end
+        np.not_equal(keys[1:], keys[:-1], out=boundary[1:-1])
+        edges = np.flatnonzero(boundary)
+        texts, features = np.divmod(keys[edges[:-1]], max(self.features, 1))
+        tf = self._weigh(np.diff(edges), features, texts, count)
+        decision = np.tile(self.intercepts, (count, 1))
+        for text in range(count):
+            run = slice(*np.searchsorted(texts, [text, text + 1]))
+            decision[text] += tf[run] @ self._weights.take(features[run], axis=0)  # take: a faster gather
         return decision
 
     def save(self, path: Path) -> None:

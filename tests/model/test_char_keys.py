@@ -34,9 +34,12 @@ def test_same_columns_as_a_dictionary_lookup(ngram_range: tuple[int, int]) -> No
     keys = CharKeys(block.terms.tolist(), ngram_range)
     assert keys.fits
     words = list(dict.fromkeys(" ".join(FIXTURE_TEXTS).lower().split())) + ODD_WORDS
-    for word, columns in zip(words, keys.columns_of(words), strict=True):
-        np.testing.assert_array_equal(np.sort(columns), np.sort(block._find(word)), err_msg=word)
-    assert keys.columns_of([]) == []
+    columns, lengths = keys.columns_of(words)
+    assert lengths.sum() == len(columns)
+    for word, start, length in zip(words, np.cumsum(lengths) - lengths, lengths, strict=True):
+        found = columns[start : start + length]
+        np.testing.assert_array_equal(np.sort(found), np.sort(block._find(word)), err_msg=word)
+    assert all(len(array) == 0 for array in keys.columns_of([]))
 
 
 def test_a_vocabulary_whose_keys_would_not_fit_is_left_to_the_dictionary() -> None:

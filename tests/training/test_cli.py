@@ -22,7 +22,10 @@ def write_labeled(path: Path, examples: list[Example]) -> Path:
     return path
 
 
-def test_train_prints_the_version_and_makes_it_current(corpus: list[Example], tmp_path: Path, capsys) -> None:
+def test_train_prints_the_version_and_makes_it_current(
+    corpus: list[Example], tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.delenv("STANCE_PUBLIC_DATA", raising=False)  # public dev rows: tests/training/test_thresholds.py
     data = write_labeled(tmp_path / "small.jsonl", corpus[:300])
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "models")]) == 0
     version = capsys.readouterr().out.strip()

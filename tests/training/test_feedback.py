@@ -36,8 +36,10 @@ def correction(number: int, text: str, **labels: str) -> dict[str, Any]:
 
 @pytest.fixture()
 def small(corpus: list[Example], tmp_path: Path, monkeypatch) -> Path:
-    """A labeled file of corpus training rows (no `split`), and one C instead of a search: `stance train` is quick."""
+    """A labeled file of corpus training rows (no `split`), one C instead of a search and no public dev rows for the
+    thresholds (tests/training/test_thresholds.py has those): `stance train` is quick."""
     monkeypatch.setitem(DEFAULT_PARAMS, "C_grid", [4.0])
+    monkeypatch.delenv("STANCE_PUBLIC_DATA", raising=False)
     rows = [{"text": ex.text, **ex.labels} for ex in corpus if ex.split == "train"][:SMALL_ROWS]
     return write_rows(tmp_path / "small.jsonl", rows)
 

@@ -11,7 +11,7 @@ from service.model.bundle import load_bundle
 from service.model.predict import predict
 from training.examples import Example
 from training.fitted import load_fitted
-from training.train import confidence_threshold, source_of, split_examples, train_bundle
+from training.train import source_of, split_examples, train_bundle
 
 SENTENCES = [
     ("Militants attacked a border post and killed four soldiers.", "threat", "negative"),
@@ -75,15 +75,6 @@ def test_two_bundles_in_one_second_get_distinct_versions(tmp_path: Path) -> None
     first = train_bundle(examples(), [], tmp_path)
     second = train_bundle(examples(), [], tmp_path)
     assert first != second and first.exists() and second.exists()
-
-
-def test_confidence_threshold_keeps_the_most_probable_until_precision_drops() -> None:
-    scores = [0.9, 0.8, 0.7, 0.6, 0.5]
-    correct = [True, True, True, False, False]
-    assert confidence_threshold(scores, correct, precision=0.75) == 0.6  # top 4: 3/4 right
-    assert confidence_threshold(scores, correct, precision=1.0) == 0.7
-    assert confidence_threshold(scores, [True] * 5, precision=0.9) == 0.0  # all kept
-    assert confidence_threshold(scores, [False] * 5, precision=0.5) == 0.9  # none reaches it
 
 
 def test_c_is_chosen_from_the_grid_per_head(tmp_path: Path) -> None:
