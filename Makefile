@@ -60,7 +60,7 @@ bench-scale: $(INSTALLED) models/current ## stance classify on 1M sentences: 1 p
 	$(BIN)/python -m benchmarks.scale
 
 .PHONY: bench-kernel
-bench-kernel: $(BENCH_INSTALLED) models/current ## numba kernels for the char n-gram block vs the NumPy runtime: speed, exactness, start-up cost -> docs/benchmarks.md
+bench-kernel: $(BENCH_INSTALLED) models/current ## numba lookup of char n-grams vs the NumPy runtime's: speed, exactness, start-up cost -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.kernel --public $(PUBLIC_DATA)
 
 evaluate: $(INSTALLED) models/current ## evaluate the current model on the corpus test split (report in reports/)
