@@ -59,6 +59,10 @@ bench-quality: $(BENCH_INSTALLED) ## our model against scikit-learn, fastText, V
 bench-scale: $(INSTALLED) models/current ## stance classify on 1M sentences: 1 process, 2 processes, 2-worker Dask -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.scale
 
+.PHONY: bench-kernel
+bench-kernel: $(BENCH_INSTALLED) models/current ## numba lookup of char n-grams vs the NumPy runtime's: speed, exactness, start-up cost -> docs/benchmarks.md
+	$(BIN)/python -m benchmarks.kernel --public $(PUBLIC_DATA)
+
 evaluate: $(INSTALLED) models/current ## evaluate the current model on the corpus test split (report in reports/)
 	$(BIN)/stance evaluate --data data/corpus --split test
 
