@@ -36,6 +36,8 @@ def test_the_whole_process_table_states_the_ratios() -> None:
         for name, rate in [("fasttext", 1000.0), ("ours", 1600.0), ("workers", 3000.0), ("precision", 1700.0)]
     }
     ways["parquet"] = {"command": "`parquet`", "rate": 1500.0, "seconds": 1.0, "bytes_per_row": 250.0}
+    ways["sentences"] = {"command": "`sentences`", "rate": 1200.0, "seconds": 1.0, "bytes_per_row": 1100.0}
     lines = "\n".join(render({"rows": 100, "ways": ways, "identical": True, "fasttext_mb": 2400.0}))
     assert "**1.60x** (target 1.5x)" in lines and "**1.88x** (target 1.8x)" in lines
+    assert "with actors on" in lines and "**1.20x** fastText, 0.75x the default output" in lines
     assert "byte-identical to the one-process output: True" in lines
