@@ -3,9 +3,9 @@
 A compiled model (`training.compile` makes one from the fitted scikit-learn objects) holds, per TF-IDF block of
 the feature union, the vocabulary in column order, the idf, and one weight row per feature with every head's
 coefficients (`service.model.ngrams`); and the heads' intercepts. It is saved as plain NumPy arrays (`save`/`load`, no
-pickle), so serving needs neither scikit-learn nor unpickling. The words of a batch are found once for all
-blocks; each block adds its share of every head's decision values, and a softmax per head gives the
-probabilities. They equal the fitted models' own `predict_proba` (a test checks the whole test split to 1e-9).
+pickle), so serving needs neither scikit-learn nor unpickling. A batch's words are looked up once for all blocks
+(`service.model.words`); one product gives the blocks' share of every head's decision values, a softmax per head
+the probabilities. They equal the fitted models' own `predict_proba` (a test checks the whole test split to 1e-9).
 
 A model may also have a dense sentence-embedding block (`service.model.embedding`): the table, its tokenizer
 and the heads' coefficients for its dimensions, saved in the same file; it adds its share to the decision values.
