@@ -119,14 +119,14 @@ class StaticEncoder:
         sum runs in one order, alone or in any batch)."""
         words, rows = found.words, found.rows
         totals = rows["total"].values[rows["total"].starts[found.numbers]]
-        text_of = words.text_of()
+        text_of = words.text_of
         whole = np.bincount(text_of, totals[words.sequence], minlength=len(texts)) > MAX_TOKENS
         whole |= np.fromiter(map(len, texts), dtype=np.intp, count=len(texts)) > self.max_chars
         if _SPLIT_ONLY_BY_PYTHON.search("".join(texts)):
             whole |= np.array([_SPLIT_ONLY_BY_PYTHON.search(text) is not None for text in texts])
         # Each occurrence of a word (of a text not tokenized whole) stands for its known tokens.
         by_words = ~whole[text_of]
-        ids, lengths = rows["tokens"].gather(found.occurrence_numbers()[by_words])
+        ids, lengths = rows["tokens"].gather(found.occurrence_numbers[by_words])
         row, column = [np.repeat(text_of[by_words], lengths)], [ids]
         # The texts tokenized whole: cut by the character or token limit, or with characters split at differently.
         cut = [texts[number][: self.max_chars] for number in np.flatnonzero(whole).tolist()]

@@ -21,6 +21,7 @@ import numpy as np
 
 from service.model.embedding import FEATURE_NAME
 from service.model.linear import LinearScorer
+from service.model.words import Found
 
 TOP_FEATURES = 5
 # Texts explained at a time: bounds the memory of the per-n-gram arrays, as the scorer's own chunks do.
@@ -58,8 +59,9 @@ def explain_heads(
     explanations: list[Explanation] = []
     for start in range(0, len(texts), _CHUNK):
         stop = min(start + _CHUNK, len(texts))
-        entries = _tfidf_entries(scorer, texts[start:stop])
-        vectors = scorer.embedding.encoder.vectors(texts[start:stop]) if scorer.embedding is not None else None
+        found = scorer.lookup(texts[start:stop])  # one lookup of the words for the n-grams and the embedding
+        entries = _tfidf_entries(scorer, found)
+        vectors = scorer.embedding.encoder.vectors(texts[start:stop], found) if scorer.embedding is not None else None
         per_head = {
             head: _top_contributions(entries, *_chosen_weights(scorer, head, classes[start:stop]), top, index, vectors)
             for head, classes in chosen.items()
@@ -68,11 +70,11 @@ def explain_heads(
     return explanations
 
 
-def _tfidf_entries(scorer: LinearScorer, texts: Sequence[str]) -> _Entries:
+def _tfidf_entries(scorer: LinearScorer, found: Found) -> _Entries:
     # The scorer's own tf-idf rows (features sorted: ties between contributions rely on it), the ones its scores
     # use, so explanations and probabilities agree.
-    tfidf = scorer.tfidf(texts)
-    rows = np.repeat(np.arange(len(texts)), np.diff(tfidf.indptr))
+    tfidf = scorer.tfidf(found)
+    rows = np.repeat(np.arange(tfidf.shape[0]), np.diff(tfidf.indptr))
     return _Entries(rows, tfidf.indices.astype(np.intp), tfidf.data)
 
 

@@ -92,8 +92,12 @@ class LinearScorer:
         exp = np.exp(decision - np.maximum.reduceat(decision, self._segment_starts, axis=1).repeat(widths, axis=1))
         return exp / np.add.reduceat(exp, self._segment_starts, axis=1).repeat(widths, axis=1)
 
+    def lookup(self, texts: Sequence[str]) -> Found:
+        """The texts' words, looked up in the scorer's word table (every block's rows, the embedding's included)."""
+        return self._words.lookup(TextWords(texts))
+
     def _decisions(self, texts: Sequence[str]) -> np.ndarray:
-        found = self._words.lookup(TextWords(texts))
+        found = self.lookup(texts)
         if len(texts) <= SMALL_BATCH:
             decision = self._few_decisions(*self._entries(found))
         else:
@@ -102,10 +106,10 @@ class LinearScorer:
             decision += self.embedding.scores(texts, found)
         return decision
 
-    def tfidf(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Normalized tf-idf rows, one per text, features numbered across the blocks and sorted: what the fitted
-        vectorizers' transforms give, side by side."""
-        matrix = self._tfidf(self._counts(self._words.lookup(TextWords(texts))))
+    def tfidf(self, found: Found) -> sp.csr_matrix:
+        """Normalized tf-idf rows, one per text of a `lookup`, features numbered across the blocks and sorted: what
+        the fitted vectorizers' transforms give, side by side."""
+        matrix = self._tfidf(self._counts(found))
         matrix.sort_indices()
         return matrix
 
@@ -132,8 +136,8 @@ class LinearScorer:
 
     def _entries(self, found: Found) -> tuple[np.ndarray, np.ndarray, int]:
         """(text, feature) of every n-gram occurrence of the texts, and the number of texts."""
-        columns, lengths = found.rows["columns"].gather(found.occurrence_numbers())
-        texts, features = [np.repeat(found.words.text_of(), lengths)], [columns]
+        columns, lengths = found.rows["columns"].gather(found.occurrence_numbers)
+        texts, features = [np.repeat(found.words.text_of, lengths)], [columns]
         for text, column in self._across(found):
             texts.append(text)
             features.append(column)
@@ -144,7 +148,7 @@ class LinearScorer:
         product: (texts x items) @ (items x n-grams), the items being the distinct words and the bigrams across
         words (a bigram's row holds its one column)."""
         columns, lengths = found.rows["columns"].gather(found.numbers)
-        text_of, items = [found.words.text_of()], [found.words.sequence]
+        text_of, items = [found.words.text_of], [found.words.sequence]
         item_columns, item_lengths = [columns], [lengths]
         count = len(lengths)
         for text, column in self._across(found):
@@ -153,9 +157,9 @@ class LinearScorer:
             item_columns.append(column)
             item_lengths.append(np.ones(len(column), dtype=np.intp))
             count += len(column)
-        texts = len(found.words.lengths)
-        order = np.argsort(np.concatenate(text_of), kind="stable")
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(text_of), minlength=texts))])
+        texts, row_of = len(found.words.lengths), np.concatenate(text_of)
+        order = np.argsort(row_of, kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=texts))])
         by_text = sp.csr_matrix((np.ones(len(order)), np.concatenate(items)[order], indptr), shape=(texts, count))
         lengths = np.concatenate(item_lengths)
         indptr = np.concatenate([[0], np.cumsum(lengths)])
@@ -167,8 +171,8 @@ class LinearScorer:
         """(text, feature) of each bigram across two words, per word block with bigrams."""
         for number, (block, offset) in enumerate(zip(self.blocks, self._offsets[:-1], strict=True)):
             if f"edges.{number}" in found.rows and isinstance(block, WordBlock):
-                edges, _ = found.rows[f"edges.{number}"].gather(found.occurrence_numbers())
-                text, column = block.across(edges.reshape(-1, 2), found.words.text_of())
+                edges, _ = found.rows[f"edges.{number}"].gather(found.occurrence_numbers)
+                text, column = block.across(edges.reshape(-1, 2), found.words.text_of)
                 yield text, column + offset
 
     def _weigh(self, tf: np.ndarray, features: np.ndarray, texts: np.ndarray, count: int) -> np.ndarray:

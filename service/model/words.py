@@ -52,6 +52,7 @@ class TextWords:
         """Word numbers of all texts, text after text."""
         return self._numbered[1]
 
+    @cached_property
     def text_of(self) -> np.ndarray:
         """The text of each entry of `sequence`."""
         return np.repeat(np.arange(len(self.lengths)), self.lengths)
@@ -156,6 +157,7 @@ class Found:
     numbers: np.ndarray
     rows: dict[str, Rows]
 
+    @cached_property
     def occurrence_numbers(self) -> np.ndarray:
         """The table's number of each word occurrence, text after text."""
         return self.numbers[self.words.sequence]
