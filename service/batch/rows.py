@@ -32,7 +32,7 @@ from typing import Any
 
 from service.batch.readers import RawRow
 from service.model.bundle import Bundle
-from service.model.predict import classify, heads_record, predict
+from service.model.predict import classify, heads_record, label_sentences, predict
 from service.model.text import MAX_TEXT_CHARS, text_problem, unicode_error
 
 MODES = ("texts", "sentences", "summary")
@@ -144,18 +144,23 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
             {**_identity(record, options), "text": text, **heads_record(heads)}
             for (_, record, text), heads in zip(rows, answers, strict=True)
         ]
-    explain = options.explain and options.mode == "sentences"
-    documents = classify(bundle, texts, split=True, explain=explain, precision=options.precision)
+    if options.mode == "summary":
+        documents = classify(bundle, texts, split=True, precision=options.precision)
+        return [
+            {
+                **_identity(record, options),
+                "row": number,
+                "sentences": len(document.sentences),
+                "summary": document.summary,
+                "relations": document.relations,
+            }
+            for (number, record, _), document in zip(rows, documents, strict=True)
+        ]
+    labelled = label_sentences(bundle, texts, split=True, explain=options.explain, precision=options.precision)
     records: list[dict[str, Any]] = []
-    for (number, record, _), document in zip(rows, documents, strict=True):
+    for (number, record, _), sentences in zip(rows, labelled, strict=True):
         identity = {**_identity(record, options), "row": number}
-        if options.mode == "summary":
-            summary = {"sentences": len(document.sentences), "summary": document.summary}
-            records.append({**identity, **summary, "relations": document.relations})
-            continue
-        records.extend(
-            {**identity, "sentence": index, **sentence.record()} for index, sentence in enumerate(document.sentences)
-        )
+        records.extend({**identity, "sentence": index, **sentence.record()} for index, sentence in enumerate(sentences))
     return records
 
 

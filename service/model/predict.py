@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -134,35 +133,50 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
 def summarize(bundle: Bundle, predictions: Sequence[Heads]) -> dict[str, dict[str, float]]:
     """Share of sentences per label, per head."""
     summary: dict[str, dict[str, float]] = {}
+    total = len(predictions)
     for head in bundle.scorer.classes:
-        counts = Counter(prediction[head].label for prediction in predictions)
-        total = len(predictions)
-        summary[head] = {label: (counts[label] / total if total else 0.0) for label in bundle.labels[head]}
+        counts = dict.fromkeys(bundle.labels[head], 0)
+        for prediction in predictions:
+            counts[prediction[head].label] += 1
+        summary[head] = {label: (count / total if total else 0.0) for label, count in counts.items()}
     return summary
 
 
-def classify(
+def label_sentences(
     bundle: Bundle, texts: Sequence[str], split: bool = True, explain: bool = False, precision: int | None = None
-) -> list[DocumentResult]:
-    """Split each text into sentences (or keep it whole) and label every sentence; one predict call for all."""
+) -> list[list[SentenceResult]]:
+    """Split each text into sentences (or keep it whole) and label every sentence, with the actors it names; one
+    predict call for all."""
     segment = split_sentences if split else whole_text
     spans_per_text = [segment(text) for text in texts]
-    every_sentence = [span.text for spans in spans_per_text for span in spans]
-    predictions = predict(bundle, every_sentence, explain=explain, precision=precision)
+    predictions = predict(bundle, [span.text for spans in spans_per_text for span in spans], explain, precision)
     matcher = default_matcher()
-    documents: list[DocumentResult] = []
+    labelled: list[list[SentenceResult]] = []
     offset = 0
     for text, spans in zip(texts, spans_per_text, strict=True):
         own = predictions[offset : offset + len(spans)]
         offset += len(spans)
         # The whole text is matched once: a name is never cut by a sentence boundary, and offsets are the text's.
         actors = actors_per_span(matcher.find(text), [span.start for span in spans])
-        sentences = [SentenceResult(*parts) for parts in zip(spans, own, actors, strict=True)]
-        pairs = relations(
-            [[mention["id"] for mention in mentions] for mentions in actors],
-            [span.text for span in spans],
-            {head: [heads[head].label for heads in own] for head in bundle.scorer.classes},
-            {head: bundle.labels[head] for head in bundle.scorer.classes},
-        )
-        documents.append(DocumentResult(text, sentences, summarize(bundle, own), pairs))
-    return documents
+        labelled.append([SentenceResult(*parts) for parts in zip(spans, own, actors, strict=True)])
+    return labelled
+
+
+def document(bundle: Bundle, text: str, sentences: list[SentenceResult]) -> DocumentResult:
+    """A text's labelled sentences with the share of them per label and the relations between their actors."""
+    heads = [sentence.heads for sentence in sentences]
+    pairs = relations(
+        [[mention["id"] for mention in sentence.actors] for sentence in sentences],
+        [sentence.span.text for sentence in sentences],
+        {head: [answer[head].label for answer in heads] for head in bundle.scorer.classes},
+        {head: bundle.labels[head] for head in bundle.scorer.classes},
+    )
+    return DocumentResult(text, sentences, summarize(bundle, heads), pairs)
+
+
+def classify(
+    bundle: Bundle, texts: Sequence[str], split: bool = True, explain: bool = False, precision: int | None = None
+) -> list[DocumentResult]:
+    """Each text's document: its labelled sentences (`label_sentences`), summary and relations."""
+    labelled = label_sentences(bundle, texts, split, explain, precision)
+    return [document(bundle, text, sentences) for text, sentences in zip(texts, labelled, strict=True)]
