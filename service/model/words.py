@@ -16,7 +16,7 @@ from itertools import chain, compress, count, repeat
 
 import numpy as np
 
-CAPACITY = 50_000  # distinct words kept (a few MB); the table restarts when full
+CAPACITY = 100_000  # distinct words kept (about 20 MB); the table restarts when full
 
 # What a batch of new words contributes, by name: (values, per-word lengths), the rows of word 0, 1, 2, ... in turn.
 Analysis = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -62,13 +62,13 @@ class _Growable:
     """A 1-D integer array appended to in bulk, its capacity doubled as needed."""
 
     def __init__(self) -> None:
-        self._data = np.empty(1024, dtype=np.intp)
+        self._data = np.empty(1024, dtype=np.int32)  # half the memory of intp: columns and token ids fit
         self.size = 0
 
     def extend(self, values: np.ndarray) -> None:
         needed = self.size + len(values)
         if needed > len(self._data):
-            grown = np.empty(max(needed, 2 * len(self._data)), dtype=np.intp)
+            grown = np.empty(max(needed, 2 * len(self._data)), dtype=np.int32)
             grown[: self.size] = self._data[: self.size]
             self._data = grown
         self._data[self.size : needed] = values
