@@ -13,7 +13,7 @@ same alone as in any sentence, and a sentence's tokens are its words' tokens in 
 hold go through the tokenizer whole: those cut by the character or token limit, and those with characters Python's
 `str.split` splits at but the normaliser deletes instead (`_SPLIT_ONLY_BY_PYTHON`). The rows of a batch's tokens
 are summed by one sparse product (texts x tokens) @ table, in float32 (float16 rows are exact in it), text by text
-in token order, so a text gets the same vector alone or in any batch.
+in the order of its tokens, so a text gets the same vector alone or in any batch.
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ class StaticEncoder:
         return out
 
     def _token_counts(self, texts: Sequence[str], found: Found) -> sp.csr_matrix:
-        """(texts x tokens): how often each known token occurs in each text, columns sorted (so that each text's
-        sum runs in one order, alone or in any batch)."""
+        """(texts x tokens): one entry per token occurrence, each text's in the order of its tokens (so that its sum
+        runs in one order, alone or in any batch; no sorting or merging of repeats)."""
         words, rows = found.words, found.rows
         totals = rows["total"].values[rows["total"].starts[found.numbers]]
         text_of = words.text_of
@@ -134,8 +134,11 @@ class StaticEncoder:
             column.append(self._known(np.array(encoding.ids, dtype=np.intp)))
             row.append(np.full(len(column[-1]), number, dtype=np.intp))
         rows_, columns = np.concatenate(row), np.concatenate(column)
-        counts = sp.coo_matrix((np.ones(len(rows_), dtype=np.float32), (rows_, columns)), (len(texts), len(self._rows)))
-        return counts.tocsr()  # duplicates summed, columns sorted
+        if len(row) > 1:  # texts tokenized whole came last: put every text's tokens together, in order
+            order = np.argsort(rows_, kind="stable")
+            rows_, columns = rows_[order], columns[order]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows_, minlength=len(texts)))])
+        return sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), (len(texts), len(self._rows)))
 
     @cached_property
     def _untruncated(self) -> Tokenizer:
