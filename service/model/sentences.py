@@ -22,7 +22,9 @@ SENTENCE_STARTERS = frozenset(
     "A An And As At But By For From He Her His However I If In It Its Meanwhile Most Officials On One Our She "
     "Some That The Their There These They This Those Two We When While Yet".split()
 )
-_CANDIDATE = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])|\n")
+# A line break, or a run of end punctuation (and closing quotes or brackets) before the next sentence's start. The
+# pattern opens with one character class so that the regex engine skips to those characters quickly.
+_CANDIDATE = re.compile(r"[.!?\n](?:(?<=\n)|[.!?]*[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9]))")
 _WORD_BEFORE = re.compile(r"[\"“‘'(\[]*([^\s\"“‘'(\[]*?)[.!?]+[\"”’')\]]*$")
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _NEXT_WORD = re.compile(r"\s*[\"“‘'(\[]?([^\s.,;:!?\"”’')\]]*)")
