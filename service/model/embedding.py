@@ -63,11 +63,12 @@ class StaticEncoder:
         except Exception as error:  # the Rust side raises plain Exception subclasses
             raise UnsupportedModel(f"unreadable tokenizer: {error}") from error
         vocabulary = tokenizer.get_vocab()
-        # As model2vec's StaticModel: no padding, truncation at MAX_TOKENS, and the median length of the tokens
-        # (sorted by id) times MAX_TOKENS as the characters kept of each text.
+        # As model2vec's StaticModel: no padding, truncation at MAX_TOKENS (`_encode`), and the median length of
+        # the tokens times MAX_TOKENS as the characters kept of each text. The tokenizer itself does not truncate:
+        # `analyse` tokenizes many words as one text.
         tokenizer.no_padding()
-        tokenizer.enable_truncation(MAX_TOKENS)
-        median_length = int(np.median([len(token) for token, _ in sorted(vocabulary.items(), key=lambda t: t[1])]))
+        tokenizer.no_truncation()
+        median_length = int(np.median(np.fromiter(map(len, vocabulary), dtype=np.intp, count=len(vocabulary))))
         unk_token = getattr(tokenizer.model, "unk_token", None)
         unk_id = tokenizer.token_to_id(unk_token) if unk_token is not None else None
         encoder = cls(None, tokenizer_json, tokenizer, unk_id, MAX_TOKENS * median_length)
@@ -130,8 +131,8 @@ class StaticEncoder:
         row, column = [np.repeat(text_of[by_words], lengths)], [ids]
         # The texts tokenized whole: cut by the character or token limit, or with characters split at differently.
         cut = [texts[number][: self.max_chars] for number in np.flatnonzero(whole).tolist()]
-        for number, encoding in zip(np.flatnonzero(whole).tolist(), self._encode(cut), strict=True):
-            column.append(self._known(np.array(encoding.ids, dtype=np.intp)))
+        for number, ids in zip(np.flatnonzero(whole).tolist(), self._encode(cut), strict=True):
+            column.append(self._known(np.array(ids, dtype=np.intp)))
             row.append(np.full(len(column[-1]), number, dtype=np.intp))
         rows_, columns = np.concatenate(row), np.concatenate(column)
         if len(row) > 1:  # texts tokenized whole came last: put every text's tokens together, in order
@@ -140,13 +141,6 @@ class StaticEncoder:
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows_, minlength=len(texts)))])
         return sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), (len(texts), len(self._rows)))
 
-    @cached_property
-    def _untruncated(self) -> Tokenizer:
-        tokenizer = Tokenizer.from_str(self.tokenizer_json)
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return tokenizer
-
     def analyse(self, words: list[str]) -> Analysis:
         """Per word (`WordTable`): `tokens`, the ids of its known tokens; `total`, the count of all its tokens,
         unknown ones included, and one more than MAX_TOKENS for a word of more, so that its text goes through the
@@ -154,7 +148,7 @@ class StaticEncoder:
 
         The words are tokenized as one text, joined by spaces (one call instead of one per word: a word's tokens
         are the same alone or among others), and each token goes to the word its first character is in."""
-        encoding = self._untruncated.encode(" ".join(words), add_special_tokens=False) if words else None
+        encoding = self.tokenizer.encode(" ".join(words), add_special_tokens=False) if words else None
         flat = np.array(encoding.ids if encoding else [], dtype=np.intp)
         first_characters = np.array(encoding.offsets if encoding else [], dtype=np.intp).reshape(-1, 2)[:, 0]
         word_starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
@@ -167,8 +161,10 @@ class StaticEncoder:
             "total": (totals, np.ones(len(words), dtype=np.intp)),
         }
 
-    def _encode(self, texts: list[str]) -> list[Any]:
-        return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False) if texts else []
+    def _encode(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids, the first MAX_TOKENS (the truncation model2vec's tokenizer does)."""
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False) if texts else []
+        return [encoding.ids[:MAX_TOKENS] for encoding in encodings]
 
     def _known(self, ids: np.ndarray) -> np.ndarray:
         return ids[ids != self.unk_id] if self.unk_id is not None else ids

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
 
 from service.model.bundle import SCORER_FILE, Bundle, BundleError, load_bundle, sha256_file
-from service.model.embedding import StaticEncoder
+from service.model.embedding import MAX_TOKENS, StaticEncoder
 from service.model.linear import LinearScorer
 from service.model.ngrams import UnsupportedModel
 from service.model.words import TextWords
@@ -101,8 +102,11 @@ def test_tokens_word_by_word_are_the_tokenizers_of_the_whole_text(encoder: Stati
     odd += ["x[UNK]y [SEP]", "a" * 150 + " b", "北京和 東京 😀", "e\u0301te\u0301 \x00ab\x7f"]
     texts = [*FIXTURE_TEXTS, *odd]
     counts = encoder._token_counts(texts, encoder._words.lookup(TextWords(texts)))
+    whole_text = Tokenizer.from_str(encoder.tokenizer_json)  # as model2vec sets it up: truncation at MAX_TOKENS
+    whole_text.no_padding()
+    whole_text.enable_truncation(MAX_TOKENS)
     for row, text in enumerate(texts):
-        ids = encoder.tokenizer.encode(text[: encoder.max_chars], add_special_tokens=False).ids
+        ids = whole_text.encode(text[: encoder.max_chars], add_special_tokens=False).ids
         expected = np.bincount([i for i in ids if i != encoder.unk_id], minlength=counts.shape[1])
         np.testing.assert_array_equal(counts[row].toarray().ravel(), expected, err_msg=text[:60])
 
