@@ -16,7 +16,7 @@ from itertools import chain, compress, count, repeat
 
 import numpy as np
 
-CAPACITY = 100_000  # distinct words kept (about 20 MB); the table restarts when full
+CAPACITY = 100_000  # distinct words kept (the rows of 95,445 news words took 22 MB); the table restarts when full
 
 # What a batch of new words contributes, by name: (values, per-word lengths), the rows of word 0, 1, 2, ... in turn.
 Analysis = dict[str, tuple[np.ndarray, np.ndarray]]
