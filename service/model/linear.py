@@ -181,8 +181,8 @@ class LinearScorer:
         block_of = self._block_of[features]
         tf = tf.astype(np.float64)  # a copy, changed in place below
         if self._sublinear.all():
-            np.log(tf, out=tf)
-            tf += 1
+            repeated = tf > 1  # most n-grams occur once in a text, and 1 + log 1 is 1: take the log of the others
+            tf[repeated] = np.log(tf[repeated]) + 1
         elif self._sublinear.any():
             tf = np.where(self._sublinear[block_of], np.log(tf) + 1, tf)
         tf *= self._idf[features]
