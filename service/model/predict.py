@@ -114,7 +114,7 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
     explanations = explain_heads(scorer, sentences, chosen) if explain else [{}] * len(sentences)
     # Every head's probabilities in answer order, all heads in one row (with 0 for labels the model never saw).
     rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, bundle.answer_columns]
-    rows = (rows if precision is None else rows.round(precision)).tolist()
+    rows = rows if precision is None else rows.round(precision)
     results: list[Heads] = [{} for _ in sentences]
     start = 0
     for head, labels in bundle.labels.items():
@@ -122,11 +122,12 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
         classes, threshold = scorer.classes[head], bundle.thresholds.get(head, 0.0)
         exact = matrix[np.arange(len(matrix)), scorer.segments[head].start + chosen[head]]
         sure = (exact >= threshold).tolist()
-        for result, row, index, confident, explanation in zip(
-            results, rows, chosen[head].tolist(), sure, explanations, strict=True
+        names = [classes[index] for index in chosen[head].tolist()]
+        for result, row, name, confident, explanation in zip(
+            results, rows[:, where].tolist(), names, sure, explanations, strict=True
         ):
-            scores = dict(zip(labels, row[where], strict=True))
-            result[head] = HeadResult(classes[index], scores[classes[index]], scores, confident, explanation.get(head))
+            scores = dict(zip(labels, row, strict=True))
+            result[head] = HeadResult(name, scores[name], scores, confident, explanation.get(head))
     return results
 
 
