@@ -2,11 +2,17 @@
 
 Labelling a request on the event loop holds up every other connection of the worker: at 64 connections,
 20-sentence articles queued behind one another in no fair order (p99 7.6x p50). Here a request is labelled at once,
-on the loop, only when nothing else is being labelled and it is small (`inline_max_chars`, a few milliseconds of
-work). Otherwise it waits in line, and everything that arrived while a batch was being labelled is labelled together
-as the next batch, in a worker thread (the loop keeps reading requests meanwhile), in arrival order: one call of
-the scorer for many requests, whose sentences it labels in one sparse product, and a wait of at most the batch
-in progress plus one's own.
+on the loop, only when it is small (`inline_max_chars`, a few milliseconds of work) and alone: nothing is being
+labelled, and no other request reached the queue in the same pass of the loop. Otherwise it waits in line, and
+everything that arrived while a batch was being labelled is labelled together as the next batch, in a worker thread
+(the loop keeps accepting connections and reading requests meanwhile), in arrival order: one call of the scorer for
+many requests, whose sentences it labels in one sparse product, and a wait of at most the batch in progress plus
+one's own.
+
+"Alone" is checked after one pass of the loop: the requests read in one pass all start before any of them runs on,
+and without the wait each would find nothing being labelled and be labelled inline, one after the other, while
+the loop accepted no connection and read no request (at 64 connections, new connections waited seconds in the
+accept queue and the requests labelled inline were never batched).
 """
 
 from __future__ import annotations
@@ -42,16 +48,28 @@ class LabelQueue:
         self.inline_max_chars = inline_max_chars
         self._waiting: list[_Waiting] = []
         self._draining: asyncio.Task[None] | None = None
+        self._deciding = 0  # small requests waiting one pass of the loop to see whether they are alone
 
     async def classify(self, bundle: Bundle, texts: list[str], split: bool, explain: bool) -> list[DocumentResult]:
         """The documents of `texts`, as `service.model.predict.classify` gives them."""
-        if self._draining is None and sum(map(len, texts)) <= self.inline_max_chars:
+        if sum(map(len, texts)) <= self.inline_max_chars and await self._alone():
             return classify(bundle, texts, split=split, explain=explain)
         future: asyncio.Future[list[DocumentResult]] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(bundle, texts, split, explain, future))
         if self._draining is None:
             self._draining = asyncio.create_task(self._drain())
         return await future
+
+    async def _alone(self) -> bool:
+        """Whether nothing is being labelled and no other request arrived in this pass of the loop."""
+        if self._draining is not None:
+            return False
+        self._deciding += 1
+        try:
+            await asyncio.sleep(0)  # the other requests read in this pass reach the queue meanwhile
+            return self._draining is None and self._deciding == 1
+        finally:
+            self._deciding -= 1
 
     async def _drain(self) -> None:
         try:

@@ -50,8 +50,9 @@ class Settings(BaseSettings):
         default=5_000,
         ge=0,
         description="Requests of at most this many characters (a few milliseconds of work) are classified on the "
-        "event loop when the worker is labelling nothing else; the others wait in line and are labelled together, "
-        "in arrival order, in a worker thread (service/api/batching.py)",
+        "event loop when they come alone (the worker labels nothing else and no other request arrived with them); "
+        "the others wait in line and are labelled together, in arrival order, in a worker thread "
+        "(service/api/batching.py)",
     )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,

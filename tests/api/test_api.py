@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
@@ -161,3 +163,9 @@ def test_openapi_lists_the_errors_each_route_can_answer(bundle: Bundle) -> None:
                     if int(status) >= 400:
                         assert list(response["content"]) == [PROBLEM_JSON], (status, operation["summary"])
         assert ("security" in schema["paths"]["/v1/classify"]["post"]) == bool(api_keys)
+
+
+def test_start_up_hides_what_lives_as_long_as_the_process_from_the_collector(bundle: Bundle) -> None:
+    gc.unfreeze()
+    with TestClient(create_app(Settings(model_path=bundle.path), bundle)):
+        assert gc.get_freeze_count() > 0

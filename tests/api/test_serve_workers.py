@@ -30,12 +30,19 @@ def versions_answering(server: Server, want: str, timeout: float = 40.0) -> set[
     return set(seen[-16:])
 
 
-def classify_count(server: Server) -> float:
-    _, _, body = http("GET", f"{server.base}/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith('stance_http_requests_total{method="POST",route="/v1/classify",status="200"}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+def classify_count(server: Server, want: float, timeout: float = 10.0) -> float:
+    """The classify requests counted, polled until `want` (a worker counts a request just after answering it, so
+    the count can lag the answer the client has already read); the last count seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _, _, body = http("GET", f"{server.base}/metrics")
+        count = 0.0
+        for line in body.decode().splitlines():
+            if line.startswith('stance_http_requests_total{method="POST",route="/v1/classify",status="200"}'):
+                count = float(line.rsplit(" ", 1)[1])
+        if count == want or time.monotonic() > deadline:
+            return count
+        time.sleep(0.02)
 
 
 def test_two_workers_reload_together(bundle: Bundle, tmp_path: Path) -> None:
@@ -54,7 +61,7 @@ def test_two_workers_reload_together(bundle: Bundle, tmp_path: Path) -> None:
                 {"Content-Type": "application/json"},
             )
             assert status == 200
-        assert classify_count(server) == 20
+        assert classify_count(server, want=20) == 20
         _, _, metrics = http("GET", f"{server.base}/metrics")
         info = [line for line in metrics.decode().splitlines() if line.startswith("stance_model_info{")]
         assert len(info) == WORKERS and all(f'version="{first}"' in line for line in info)
