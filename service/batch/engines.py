@@ -1,18 +1,22 @@
-"""Where the partitions of a folder job run: in this process, in a pool of processes on this machine, or on Dask
-(a LocalCluster started for the job, or the cluster of a scheduler). Each way yields (partition index, counts)
-as partitions complete, in any order; the parts are the same whichever ran them."""
+"""Where the partitions of a folder job run: in this process, in this process and a pool of processes on this
+machine, or on Dask (a LocalCluster started for the job, or the cluster of a scheduler). Each way yields
+(partition index, counts) as partitions complete, in any order; the parts are the same whichever ran them."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import multiprocessing
+import queue
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from service.batch.partitions import Job, Partition, run_partition
+from service.batch.partitions import Job, Partition, load_model, run_partition
 from service.batch.readers import InputError
 from service.batch.rows import Stats
 
@@ -33,13 +37,21 @@ def require_dask() -> None:
 
 
 @contextlib.contextmanager
-def partition_runner(workers: int, on_dask: bool, scheduler: str | None = None, client: Any = None) -> Iterator[Runner]:
+def partition_runner(
+    model: Path, workers: int, on_dask: bool, scheduler: str | None = None, client: Any = None
+) -> Iterator[Runner]:
     """The way to run partitions: on Dask when asked (on `client`, a client of `scheduler`, or a new LocalCluster
-    of `workers` processes, closed at the end), else on `workers` processes, else in this process.
+    of `workers` processes, closed at the end), else in this process and `workers - 1` more.
 
-    A client or cluster is set up here, before the job writes anything: an unreachable scheduler is a bad argument."""
+    Entered before the job loads its model and plans: a client or cluster is set up first, so an unreachable
+    scheduler is a bad argument before the job writes anything, and the processes started here load `model` while
+    this one loads its own (a spawned process pays its whole start-up again)."""
     if not on_dask:
-        yield _inline if workers == 1 else functools.partial(_processes, workers=workers)
+        if workers == 1:
+            yield _inline
+            return
+        with _helper_pool(workers - 1, model) as (pool, ready):
+            yield functools.partial(share_partitions, pool=pool, ready=ready)
         return
     with contextlib.ExitStack() as stack:
         if client is None:
@@ -52,18 +64,69 @@ def _inline(job: Job, pending: list[Partition], out_dir: str) -> Iterator[tuple[
         yield run_partition(partition, job, out_dir)
 
 
-def _processes(job: Job, pending: list[Partition], out_dir: str, workers: int) -> Iterator[tuple[int, Stats]]:
-    if len(pending) < 2:  # no pool to start for one partition (all others written already)
-        yield from _inline(job, pending, out_dir)
-        return
+@contextlib.contextmanager
+def _helper_pool(helpers: int, model: Path) -> Iterator[tuple[ProcessPoolExecutor, list[Future[None]]]]:
+    """A pool of `helpers` processes, each loading `model` at once; with a future per helper that says when."""
     # spawn, not fork: workers start clean (no copied locks or threads), as on every platform and as Dask's do.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [pool.submit(run_partition, partition, job, out_dir) for partition in pending]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
+        # A failed load shows again at the first partition that needs the model.
+        yield pool, [pool.submit(load_model, str(model)) for _ in range(helpers)]
+    except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    # Every partition is written: the helpers exit while this process joins the parts (Python waits for them at exit).
+    pool.shutdown(wait=False)
+
+
+def share_partitions(
+    job: Job, pending: list[Partition], out_dir: str, pool: Executor, ready: list[Future[None]]
+) -> Iterator[tuple[int, Stats]]:
+    """Run `pending` in this process and on the pool's processes (helpers), each taking the next partition as it
+    finishes its last: one that started later, or runs slower, takes fewer, and all finish within a partition of
+    each other. A helper starts taking partitions when its `ready` future is done; this process never waits for
+    it."""
+    todo = deque(pending)
+    finished: queue.SimpleQueue[tuple[int, Stats] | BaseException] = queue.SimpleQueue()
+    relays: list[threading.Thread] = []
+
+    def relay() -> None:  # hands one helper process a partition at a time
+        try:
+            while (partition := _take(todo)) is not None:
+                finished.put(pool.submit(run_partition, partition, job, out_dir).result())
+        except BaseException as error:  # raised again by this process, below
+            finished.put(error)
+
+    def start_relay(_: Future[None]) -> None:
+        thread = threading.Thread(target=relay, daemon=True)
+        relays.append(thread)
+        thread.start()
+
+    for loaded in ready:
+        loaded.add_done_callback(start_relay)
+    remaining = len(pending)
+    try:
+        while remaining:
+            partition = _take(todo)
+            outcomes = [run_partition(partition, job, out_dir) if partition is not None else finished.get()]
+            while not finished.empty():
+                outcomes.append(finished.get())
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                remaining -= 1
+                yield outcome
+    finally:
+        todo.clear()  # a relay stops once its helper finishes the partition it is on (one started later, at once)
+        for thread in list(relays):
+            thread.join()
+
+
+def _take(todo: deque[Partition]) -> Partition | None:
+    try:
+        return todo.popleft()  # atomic: this process and the relays take from the same queue
+    except IndexError:
+        return None
 
 
 def _dask_client(scheduler: str | None, workers: int, stack: contextlib.ExitStack) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 from service.batch.engines import ENGINES, partition_runner, require_dask
 from service.batch.folder_jobs import classify_to_folder
 from service.batch.merge import join_parts, parts_folder
-from service.batch.partitions import REJECTS_DIR, Job, plan, preload
+from service.batch.partitions import REJECTS_DIR, Job, bundle_key, plan, preload
 from service.batch.readers import InputError, RawRow, allow_long_csv_fields, input_columns, input_files, read_stream
 from service.batch.report import Progress, Result, progress_bar
 from service.batch.rows import CHUNK_ROWS, MODES, Options, Stats, classify_rows, output_schema
@@ -81,33 +81,38 @@ def run(request: Request) -> Result:
         raise InputError("standard output gets JSONL; write Parquet to a file")
     files = [] if request.input == "-" else input_files(Path(request.input), request.input_format)
     check_columns(files, request.options)
-    bundle = load_bundle(request.model)
-    job = Job(str(bundle.path.resolve()), bundle.version, request.options, fmt)
-    if request.partitioned:
-        if request.workers == 1 and not request.on_dask:
-            preload(job, bundle)  # partitions run in this process: load the model once
+    if not request.partitioned:
+        bundle = load_bundle(request.model)
+        total = None
+        if request.progress and files:  # a quick count, for the bar's ETA
+            total = plan(files, 1 << 62).rows
+        with progress_bar(total, request.progress) as progress:
+            return classify_to_file(request, _job(bundle, request.options, fmt), bundle, progress)
+    folder = Path(request.output) if request.writes_folder else parts_folder(Path(request.output))
+    # The runner first: the processes it starts load the model while this one loads its own and plans.
+    with partition_runner(request.model, request.workers, request.on_dask, request.scheduler, request.client) as runner:
+        bundle = load_bundle(request.model)
+        job = _job(bundle, request.options, fmt)
+        if not request.on_dask:
+            preload(job, bundle)  # this process runs partitions too
         schema = output_schema(bundle, request.options) if fmt == "parquet" else None
-        del bundle  # else only the workers need it
-        the_plan = plan(files, request.options.partition_rows)
-        folder = Path(request.output) if request.writes_folder else parts_folder(Path(request.output))
+        del bundle  # on Dask, only the workers need it
+        # A folder's partitions are the user's (and --resume's); those of a file are ours to cut for the workers.
+        the_plan = plan(files, request.options.partition_rows, 1 if request.writes_folder else request.workers)
         if not request.writes_folder:
             shutil.rmtree(folder, ignore_errors=True)  # the parts of an earlier run of this job, killed midway
-        with (
-            progress_bar(the_plan.rows, request.progress) as progress,
-            partition_runner(request.workers, request.on_dask, request.scheduler, request.client) as runner,
-        ):
+        with progress_bar(the_plan.rows, request.progress) as progress:
             result = classify_to_folder(job, the_plan, folder, request.resume, runner, progress)
-        if request.writes_folder:
-            return result
-        assert request.rejects is not None
-        join_parts(folder, the_plan, fmt, schema, Path(request.output), request.rejects)
-        rejects = str(request.rejects) if result.stats.rejected else None
-        return Result(result.stats, result.ran, result.seconds, request.output, rejects, result.partitions)
-    total = None
-    if request.progress and files:  # a quick count, for the bar's ETA
-        total = plan(files, 1 << 62).rows
-    with progress_bar(total, request.progress) as progress:
-        return classify_to_file(request, job, bundle, progress)
+    if request.writes_folder:
+        return result
+    assert request.rejects is not None
+    join_parts(folder, the_plan, fmt, schema, Path(request.output), request.rejects)
+    rejects = str(request.rejects) if result.stats.rejected else None
+    return Result(result.stats, result.ran, result.seconds, request.output, rejects, result.partitions)
+
+
+def _job(bundle: Bundle, options: Options, fmt: str) -> Job:
+    return Job(bundle_key(bundle), bundle.version, options, fmt)
 
 
 def _check(request: Request) -> None:

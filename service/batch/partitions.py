@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from service.batch.readers import allow_long_csv_fields
-from service.batch.rows import Options, Stats, classify_rows, output_schema
-from service.batch.slices import Slice, plan_file, read_slice
+from service.batch.rows import CHUNK_ROWS, Options, Stats, classify_rows, output_schema
+from service.batch.slices import Slice, join_slices, plan_file, read_slice
 from service.batch.writers import JsonlWriter, open_writer
 from service.model.bundle import Bundle, BundleError, load_bundle
 from service.model.files import atomic_file
@@ -41,6 +41,7 @@ SUCCESS_FILE = "_SUCCESS"
 REJECTS_DIR = "_rejects"
 STATS_DIR = "_stats"
 EXTENSIONS = {"jsonl": ".jsonl", "parquet": ".parquet"}
+PARTITIONS_PER_WORKER = 16  # small: the last partition to finish is a small share of a worker's time
 
 
 @dataclass(frozen=True)
@@ -72,20 +73,33 @@ def part_names(count: int) -> list[str]:
     return [f"part-{index:0{width}d}" for index in range(count)]
 
 
-def plan(files: Iterable[tuple[Path, str]], partition_rows: int) -> Plan:
-    """Partitions of every input file, in order, and what the inputs are (for `_job.json`)."""
-    slices: list[Slice] = []
+def plan(files: Iterable[tuple[Path, str]], partition_rows: int, workers: int = 1) -> Plan:
+    """Partitions of every input file, in order, and what the inputs are (for `_job.json`).
+
+    With several `workers` the partitions may be smaller than `partition_rows` (whole chunks still, so the output
+    is the same): at least PARTITIONS_PER_WORKER for each worker, so that workers taking one partition at a time
+    finish close together whatever their start."""
+    per_file: list[list[Slice]] = []
     inputs: list[dict[str, Any]] = []
     rows = 0
     for path, fmt in files:
-        file_slices, file_rows = plan_file(path.resolve(), fmt, partition_rows, row_base=rows)
-        slices.extend(file_slices)
+        file_slices, file_rows = plan_file(path.resolve(), fmt, CHUNK_ROWS if workers > 1 else partition_rows, rows)
+        per_file.append(file_slices)
         inputs.append({"path": str(path.resolve()), "format": fmt, "bytes": path.stat().st_size, "rows": file_rows})
         rows += file_rows
+    if workers > 1:
+        per_file = [join_slices(part, _chunks_per_partition(rows, partition_rows, workers)) for part in per_file]
+    slices = [part for file_slices in per_file for part in file_slices]
     names = part_names(len(slices))
     return Plan(
         [Partition(i, name, part) for i, (name, part) in enumerate(zip(names, slices, strict=True))], inputs, rows
     )
+
+
+def _chunks_per_partition(rows: int, partition_rows: int, workers: int) -> int:
+    """At most `partition_rows` rows, and PARTITIONS_PER_WORKER partitions a worker where there are chunks enough."""
+    chunks = -(-rows // CHUNK_ROWS)
+    return max(1, min(partition_rows // CHUNK_ROWS, chunks // (workers * PARTITIONS_PER_WORKER)))
 
 
 # --- one partition (runs on a worker) --------------------------------------------------------------------------
@@ -98,6 +112,19 @@ def preload(job: Job, bundle: Bundle) -> None:
     """Hand this process's workers the bundle already loaded (partitions run in the process that planned them)."""
     with _BUNDLES_LOCK:
         _BUNDLES[job.model] = bundle
+
+
+def load_model(model: str) -> None:
+    """Load the bundle `model` names (a folder, or a `current` pointer) into this process's cache ahead of its first
+    partition, while the job is still being planned; `worker_bundle` still checks it is the job's version."""
+    bundle = load_bundle(Path(model))
+    with _BUNDLES_LOCK:
+        _BUNDLES.setdefault(bundle_key(bundle), bundle)
+
+
+def bundle_key(bundle: Bundle) -> str:
+    """How a job names its bundle (`Job.model`), and this process's cache holds it: its folder's absolute path."""
+    return str(bundle.path.resolve())
 
 
 def worker_bundle(job: Job) -> Bundle:

@@ -7,7 +7,7 @@ its row groups), giving the very rows the whole file gives at those positions.""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
@@ -61,3 +61,11 @@ def plan_file(path: Path, fmt: str, partition_rows: int, row_base: int = 0) -> t
         Slice(str(path), fmt, first, min(partition_rows, total - first), offset, header, row_base)
         for first, offset in starts
     ], total
+
+
+def join_slices(slices: list[Slice], count: int) -> list[Slice]:
+    """Each run of `count` consecutive slices of one file (as `plan_file` cuts it) as one slice."""
+    return [
+        replace(slices[start], rows=sum(part.rows or 0 for part in slices[start : start + count]))
+        for start in range(0, len(slices), count)
+    ]
