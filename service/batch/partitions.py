@@ -22,6 +22,7 @@ dataset.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import threading
 from collections.abc import Iterable
@@ -120,6 +121,7 @@ def load_model(model: str) -> None:
     bundle = load_bundle(Path(model))
     with _BUNDLES_LOCK:
         _BUNDLES.setdefault(bundle_key(bundle), bundle)
+    gc.freeze()  # a process started for the job: its modules and model, out of the collector's sight, live as long
 
 
 def bundle_key(bundle: Bundle) -> str:
