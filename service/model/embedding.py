@@ -131,8 +131,8 @@ class StaticEncoder:
         row, column = [np.repeat(text_of[by_words], lengths)], [ids]
         # The texts tokenized whole: cut by the character or token limit, or with characters split at differently.
         cut = [texts[number][: self.max_chars] for number in np.flatnonzero(whole).tolist()]
-        for number, ids in zip(np.flatnonzero(whole).tolist(), self._encode(cut), strict=True):
-            column.append(self._known(np.array(ids, dtype=np.intp)))
+        for number, text_ids in zip(np.flatnonzero(whole).tolist(), self._encode(cut), strict=True):
+            column.append(self._known(np.array(text_ids, dtype=np.intp)))
             row.append(np.full(len(column[-1]), number, dtype=np.intp))
         rows_, columns = np.concatenate(row), np.concatenate(column)
         if len(row) > 1:  # texts tokenized whole came last: put every text's tokens together, in order
