@@ -35,9 +35,11 @@ VARIANTS: list[tuple[str, bool, dict[str, Any]]] = [
     ("corpus only: default", False, {}),
     ("corpus only: no embedding block", False, {"embedding": False}),
     ("corpus only: C=8", False, {"C_grid": [8.0]}),
+    ("corpus only: embedding L2-normalised", False, {"embedding_normalize": True}),
     ("no embedding block", True, {"embedding": False}),
+    ("embedding L2-normalised", True, {"embedding_normalize": True}),
 ]
-FEATURE_KEYS = ("word_ngram_range", "char_ngram_range", "min_df", "sublinear_tf", "embedding")
+FEATURE_KEYS = ("word_ngram_range", "char_ngram_range", "min_df", "sublinear_tf", "embedding", "embedding_normalize")
 
 
 class Features:

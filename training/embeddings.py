@@ -50,7 +50,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_encoder(folder: Path = EMBEDDINGS_DIR) -> StaticEncoder:
+def load_encoder(folder: Path = EMBEDDINGS_DIR, normalize: bool = False) -> StaticEncoder:
     """The committed table and tokenizer as the runtime's encoder, after checking their SHA-256."""
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -61,7 +61,7 @@ def load_encoder(folder: Path = EMBEDDINGS_DIR) -> StaticEncoder:
         tokenizer_json = (folder / TOKENIZER_FILE).read_text(encoding="utf-8")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise EmbeddingsError(f"no usable embedding table in {folder} (`make embeddings`): {error}") from error
-    return StaticEncoder.build(table, tokenizer_json)
+    return StaticEncoder.build(table, tokenizer_json, normalize)
 
 
 class SentenceEmbedding(TransformerMixin, BaseEstimator):

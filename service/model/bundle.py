@@ -176,9 +176,12 @@ def load_bundle(path: Path, models_dir: Path | None = None) -> Bundle:
     manifest = read_manifest(bundle_dir)
     scorer_path = verified_file(bundle_dir, manifest, SCORER_FILE)
     has_table = isinstance(manifest.get("files"), dict) and EMBEDDING_TABLE_FILE in manifest["files"]
-    table = verified_file(bundle_dir, manifest, EMBEDDING_TABLE_FILE) if has_table else None
+
+    def table() -> Path:  # read (and its SHA-256 checked) only by scorers that still need the table
+        return verified_file(bundle_dir, manifest, EMBEDDING_TABLE_FILE)
+
     try:
-        scorer = LinearScorer.load(scorer_path, table)
+        scorer = LinearScorer.load(scorer_path, table if has_table else None)
     except UnsupportedModel as error:
         raise BundleError(f"the model in {bundle_dir} can't be served: {error}") from error
     return Bundle(path=bundle_dir, manifest=manifest, scorer=scorer)

@@ -1,26 +1,32 @@
 """The sentence-embedding block: a static table of token vectors (distilled from all-MiniLM-L6-v2 by model2vec),
-averaged over a sentence's tokens and L2-normalised, as model2vec's `StaticModel.encode` computes it.
+averaged over a sentence's tokens, as model2vec's `StaticModel.encode` computes it (`normalize=False`; bundles of
+scorer formats 2 and 3 also divide the mean by its norm, `normalize=True`).
 
 It tokenizes as model2vec does, with the `tokenizers` package and the tokenizer saved beside the table: the text
 cut to `MAX_TOKENS` times the median token length in characters, no special tokens, at most `MAX_TOKENS` tokens,
-unknown tokens dropped. The mean of the tokens' rows is divided by its norm (plus 1e-32, so a text without tokens
-gets zeros). A test checks the result against model2vec's own output to 1e-6. The block's weights hold every
-head's coefficients for the vector's dimensions, as a TF-IDF block's rows do for its n-grams.
+unknown tokens dropped; a text without tokens gets zeros. A test checks the result against model2vec's own output
+to 1e-6. The block's weights hold every head's coefficients for the vector's dimensions, as a TF-IDF block's rows
+do for its n-grams.
+
+A mean is linear in the token rows, so the block's share of the decision values is the mean of its tokens' rows
+of `table @ weights` (`EmbeddingBlock.token_weights`): a dozen numbers per token instead of the table's hundreds of
+dimensions, the sentence vector is never built and the service never loads the table. That is why new models
+leave the norm out (`embedding_normalize` in training's parameters; `make levers` compares both: docs/models.md).
 
 Tokens are found once per whitespace-separated word and kept (`service.model.words`): the tokenizer's normaliser
 (BERT's) works character by character and its pre-tokenizer splits at every whitespace, so a word's tokens are the
 same alone as in any sentence, and a sentence's tokens are its words' tokens in order. Texts where that does not
 hold go through the tokenizer whole: those cut by the character or token limit, and those with characters Python's
-`str.split` splits at but the normaliser deletes instead (`_SPLIT_ONLY_BY_PYTHON`). The rows of a batch's tokens
-are summed by one sparse product (texts x tokens) @ table, in float32 (float16 rows are exact in it), text by text
-in the order of its tokens, so a text gets the same vector alone or in any batch.
+`str.split` splits at but the normaliser deletes instead (`_SPLIT_ONLY_BY_PYTHON`). A batch's token rows are summed
+by one sparse product (texts x tokens) @ rows, in float64, text by text in the order of its tokens, so a text gets
+the same answer alone or in any batch.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -50,19 +56,25 @@ class StaticEncoder:
     tokenizer: Tokenizer = field(repr=False)
     unk_id: int | None
     max_chars: int
+    tokens: int  # the tokenizer's ids, 0 to tokens - 1: the rows of the table
+    normalize: bool  # divide the mean by its norm (scorer formats 2 and 3)
+    # Reads the table when it is first needed, for an encoder built without it (a served format 4 scorer's).
+    table_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     _words: WordTable = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._words = WordTable(self.analyse)
 
     @classmethod
-    def build(cls, table: np.ndarray | None, tokenizer_json: str) -> StaticEncoder:
+    def build(cls, table: np.ndarray | None, tokenizer_json: str, normalize: bool = False) -> StaticEncoder:
         """The encoder of a table and its tokenizer (as JSON); UnsupportedModel when they don't fit together."""
         try:
             tokenizer = Tokenizer.from_str(tokenizer_json)
         except Exception as error:  # the Rust side raises plain Exception subclasses
             raise UnsupportedModel(f"unreadable tokenizer: {error}") from error
         vocabulary = tokenizer.get_vocab()
+        if max(vocabulary.values(), default=-1) >= len(vocabulary):
+            raise UnsupportedModel(f"a tokenizer of {len(vocabulary)} tokens with ids beyond them")
         # As model2vec's StaticModel: no padding, truncation at MAX_TOKENS (`_encode`), and the median length of
         # the tokens times MAX_TOKENS as the characters kept of each text. The tokenizer itself does not truncate:
         # `analyse` tokenizes many words as one text.
@@ -71,22 +83,21 @@ class StaticEncoder:
         median_length = int(np.median(np.fromiter(map(len, vocabulary), dtype=np.intp, count=len(vocabulary))))
         unk_token = getattr(tokenizer.model, "unk_token", None)
         unk_id = tokenizer.token_to_id(unk_token) if unk_token is not None else None
-        encoder = cls(None, tokenizer_json, tokenizer, unk_id, MAX_TOKENS * median_length)
+        encoder = cls(None, tokenizer_json, tokenizer, unk_id, MAX_TOKENS * median_length, len(vocabulary), normalize)
         if table is not None:
             encoder.attach(table)
         return encoder
 
     def attach(self, table: np.ndarray) -> None:
         """Give the encoder its table; UnsupportedModel when it doesn't fit the tokenizer."""
-        vocabulary = self.tokenizer.get_vocab()
         table = np.asarray(table, dtype=np.float16)
-        if table.ndim != 2 or len(vocabulary) != len(table) or max(vocabulary.values(), default=-1) >= len(table):
-            raise UnsupportedModel(f"a table of shape {table.shape} for a tokenizer of {len(vocabulary)} tokens")
+        if table.ndim != 2 or len(table) != self.tokens:
+            raise UnsupportedModel(f"a table of shape {table.shape} for a tokenizer of {self.tokens} tokens")
         self.table = table
         self.__dict__.pop("_rows", None)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (StaticEncoder.build, (None, self.tokenizer_json))
+        return (StaticEncoder.build, (None, self.tokenizer_json, self.normalize))
 
     @property
     def dims(self) -> int:
@@ -94,25 +105,35 @@ class StaticEncoder:
 
     @property
     def attached_table(self) -> np.ndarray:
+        if self.table is None and self.table_source is not None:
+            self.attach(self.table_source())
         if self.table is None:
             raise UnsupportedModel("an embedding encoder without its table (attach the bundle's table first)")
         return self.table
 
     @cached_property
     def _rows(self) -> np.ndarray:
-        """The table in float32, for the sparse product (SciPy has no float16 arithmetic)."""
-        return self.attached_table.astype(np.float32)
+        """The table in float64, for the sparse product (SciPy has no float16 arithmetic). Only `vectors` needs it:
+        training, and scorers of formats 2 and 3."""
+        return self.attached_table.astype(np.float64)
 
     def vectors(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
-        """(texts x dimensions): each text's mean token row, L2-normalised; zeros for a text without tokens.
-        `found`, when given, holds the texts' words looked up in a scorer's table, with this encoder's rows
-        (`analyse`); otherwise they are looked up in the encoder's own."""
+        """(texts x dimensions): each text's mean token row (L2-normalised if `normalize`); zeros for a text
+        without tokens. `found`, when given, holds the texts' words looked up in a scorer's table, with this
+        encoder's rows (`analyse`); otherwise they are looked up in the encoder's own."""
+        out = self.mean_rows(self._rows, texts, found)
+        if self.normalize:
+            out /= np.sqrt((out * out).sum(axis=1))[:, None] + 1e-32
+        return out
+
+    def mean_rows(self, rows: np.ndarray, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
+        """(texts x columns of `rows`, float64, one row per token of the table): the mean of the rows of each
+        text's tokens; zeros for a text without tokens."""
         tokens = self._token_counts(texts, found or self._words.lookup(TextWords(texts)))
-        counts = np.asarray(tokens.sum(axis=1), dtype=np.float64).ravel()
-        out = np.asarray(tokens @ self._rows, dtype=np.float64)
+        out = np.asarray(tokens @ rows, dtype=np.float64)
+        counts = np.diff(tokens.indptr)
         filled = counts > 0
         out[filled] /= counts[filled, None]
-        out /= np.sqrt((out * out).sum(axis=1))[:, None] + 1e-32
         return out
 
     def _token_counts(self, texts: Sequence[str], found: Found) -> sp.csr_matrix:
@@ -139,7 +160,8 @@ class StaticEncoder:
             order = np.argsort(rows_, kind="stable")
             rows_, columns = rows_[order], columns[order]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows_, minlength=len(texts)))])
-        return sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), (len(texts), len(self._rows)))
+        shape = (len(texts), self.tokens)
+        return sp.csr_matrix((np.ones(len(columns), dtype=np.float64), columns, indptr), shape)
 
     def analyse(self, words: list[str]) -> Analysis:
         """Per word (`WordTable`): `tokens`, the ids of its known tokens; `total`, the count of all its tokens,
@@ -169,9 +191,6 @@ class StaticEncoder:
     def _known(self, ids: np.ndarray) -> np.ndarray:
         return ids[ids != self.unk_id] if self.unk_id is not None else ids
 
-    def config(self) -> dict[str, Any]:
-        return {"tokens": len(self.attached_table), "dimensions": self.dims}
-
     def tokenizer_bytes(self) -> np.ndarray:
         """The tokenizer's JSON as UTF-8 bytes: a quarter of the size of a NumPy Unicode string."""
         return np.frombuffer(self.tokenizer_json.encode("utf-8"), dtype=np.uint8)
@@ -185,17 +204,43 @@ class StaticEncoder:
 
 @dataclass
 class EmbeddingBlock:
-    """The encoder and every head's coefficients for its dimensions (dimensions x all classes of all heads)."""
+    """The encoder and every head's coefficients for its dimensions (dimensions x all classes of all heads); for a
+    mean-pooled block also `token_weights`, (tokens x all classes): each token's row of the table times the
+    weights, computed from the table when not given (scorers of format 4 keep them, and serve without the table)."""
 
     encoder: StaticEncoder
     weights: np.ndarray
+    token_weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.weights.ndim != 2 or len(self.weights) != self.encoder.dims:
-            raise UnsupportedModel(f"{self.weights.shape} embedding weights for {self.encoder.dims} dimensions")
+        table = self.encoder.table
+        if self.weights.ndim != 2 or (table is not None and len(self.weights) != table.shape[1]):
+            shape = None if table is None else table.shape
+            raise UnsupportedModel(f"{self.weights.shape} embedding weights for a table of shape {shape}")
+        if self.encoder.normalize:
+            return
+        if self.token_weights is None:
+            table = self.encoder.attached_table
+            step = 4096  # rows converted to float64 at a time: a few MB instead of the whole table's copy
+            self.token_weights = np.vstack(
+                [np.empty((0, self.weights.shape[1]))]
+                + [
+                    table[start : start + step].astype(np.float64) @ self.weights
+                    for start in range(0, len(table), step)
+                ]
+            )
+        if self.token_weights.shape != (self.encoder.tokens, self.weights.shape[1]):
+            raise UnsupportedModel(
+                f"token weights of shape {self.token_weights.shape} for {self.encoder.tokens} tokens"
+            )
+
+    def config(self) -> dict[str, Any]:
+        return {"tokens": self.encoder.tokens, "dimensions": len(self.weights), "normalize": self.encoder.normalize}
 
     def scores(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
         """Its share of every head's decision values, one row per text (`found`: as `StaticEncoder.vectors`)."""
+        if self.token_weights is not None:
+            return self.encoder.mean_rows(self.token_weights, texts, found)
         vectors = self.encoder.vectors(texts, found)
         # Text by text, whatever the batch: a matrix product's summation order depends on the number of rows and on
         # BLAS's threads, and a text must get exactly the same answer alone, in any batch and in any process

@@ -61,9 +61,10 @@ def explain_heads(
         stop = min(start + _CHUNK, len(texts))
         found = scorer.lookup(texts[start:stop])  # one lookup of the words for the n-grams and the embedding
         entries = _tfidf_entries(scorer, found)
-        vectors = scorer.embedding.encoder.vectors(texts[start:stop], found) if scorer.embedding is not None else None
+        # The embedding block's share of every class's decision value, per text.
+        shares = scorer.embedding.scores(texts[start:stop], found) if scorer.embedding is not None else None
         per_head = {
-            head: _top_contributions(entries, *_chosen_weights(scorer, head, classes[start:stop]), top, index, vectors)
+            head: _top_contributions(entries, *_chosen_weights(scorer, head, classes[start:stop]), top, index, shares)
             for head, classes in chosen.items()
         }
         explanations += [{head: lists[row] for head, lists in per_head.items()} for row in range(stop - start)]
@@ -97,14 +98,14 @@ def _top_contributions(
     sign_of_text: np.ndarray,
     top: int,
     index: _FeatureIndex,
-    vectors: np.ndarray | None = None,
+    embedding_shares: np.ndarray | None = None,
 ) -> list[list[Contribution]]:
     coefficients = index.coefficients(entries.features, column_of_text[entries.rows])
     contributions = entries.values * coefficients * sign_of_text[entries.rows]
-    if vectors is not None and index.embedding_weights is not None:
+    if embedding_shares is not None:
         # The embedding block as one entry per text, numbered past every n-gram (so it loses ties to them).
         texts = np.arange(len(column_of_text))
-        block = np.einsum("ij,ji->i", vectors, index.embedding_weights[:, column_of_text]) * sign_of_text
+        block = embedding_shares[texts, column_of_text] * sign_of_text
         entries = _Entries(
             np.concatenate([entries.rows, texts]),
             np.concatenate([entries.features, np.full(len(texts), index.starts[-1], dtype=np.intp)]),
@@ -134,7 +135,6 @@ class _FeatureIndex:
     def __init__(self, scorer: LinearScorer) -> None:
         self.blocks = scorer.blocks
         self.starts = np.cumsum([0] + [len(block.idf) for block in scorer.blocks])
-        self.embedding_weights = scorer.embedding.weights if scorer.embedding is not None else None
 
     def _locate(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(block number, column inside that block) of each feature."""

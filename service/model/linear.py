@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ from service.model.ngrams import SMALL_BATCH, Block, UnsupportedModel, WordBlock
 from service.model.words import Analysis, Found, TextWords, WordTable
 
 # Of the saved arrays: 1, n-gram blocks; 2, also a sentence-embedding block, table included; 3, the block with its
-# table in a file of its own (`EMBEDDING_TABLE_FILE`, beside the scorer in the bundle). A scorer without the block
-# is still written as 1, so services that read only format 1 keep serving it.
-FORMATS = (1, 2, 3)
+# table in a file of its own (`EMBEDDING_TABLE_FILE`, beside the scorer in the bundle); 4, a mean-pooled block (the
+# embedding config's `normalize`: false), scored from its token weights without the table, which services reading
+# 2 and 3 would L2-normalise. A scorer without the block is still written as 1, so services that read only format 1
+# keep serving it.
+FORMATS = (1, 2, 3, 4)
 EMBEDDING_TABLE_FILE = "embedding.npy"
 _CHUNK = 1024  # texts per sparse product: bounds the memory of the n-gram arrays
 
@@ -215,7 +218,7 @@ class LinearScorer:
         """Write the scorer as one `.npz` of plain arrays (text as fixed-width Unicode; nothing pickled), and the
         embedding block's table, when it has one, as `EMBEDDING_TABLE_FILE` beside it."""
         config = {
-            "format": 3 if self.embedding is not None else 1,
+            "format": self._format(),
             "heads": {
                 head: {"classes": self.classes[head], "start": columns.start, "stop": columns.stop}
                 for head, columns in self.head_slices.items()
@@ -229,7 +232,7 @@ class LinearScorer:
                 }
                 for block in self.blocks
             ],
-            "embedding": self.embedding.encoder.config() if self.embedding is not None else None,
+            "embedding": self.embedding.config() if self.embedding is not None else None,
         }
         arrays: dict[str, np.ndarray] = {"config": np.array(json.dumps(config)), "intercepts": self.intercepts}
         for number, block in enumerate(self.blocks):
@@ -240,16 +243,24 @@ class LinearScorer:
                 "embedding.tokenizer": encoder.tokenizer_bytes(),
                 "embedding.weights": self.embedding.weights,
             }
+            if self.embedding.token_weights is not None:
+                arrays["embedding.token_weights"] = self.embedding.token_weights
         with Path(path).open("wb") as handle:
             np.savez(handle, allow_pickle=False, **arrays)
         if self.embedding is not None:
             with (Path(path).parent / EMBEDDING_TABLE_FILE).open("wb") as handle:
                 np.save(handle, self.embedding.encoder.attached_table, allow_pickle=False)
 
+    def _format(self) -> int:
+        if self.embedding is None:
+            return 1
+        return 3 if self.embedding.encoder.normalize else 4
+
     @classmethod
-    def load(cls, path: Path, table: Path | None = None) -> LinearScorer:
-        """Read a scorer written by `save`, and its embedding table from `table` (the bundle's checked file);
-        UnsupportedModel when the files are not ones this version reads, or the table is missing."""
+    def load(cls, path: Path, table: Callable[[], Path] | None = None) -> LinearScorer:
+        """Read a scorer written by `save`, and for format 3 its embedding table from the file `table` gives (the
+        bundle's, checked only when it is read); UnsupportedModel when the files are not ones this version reads, or
+        the table is missing."""
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 config: dict[str, Any] = json.loads(str(arrays["config"]))
@@ -270,14 +281,18 @@ class LinearScorer:
                 heads = config["heads"]
                 embedding = None
                 if config.get("embedding") is not None:
-                    encoder = StaticEncoder.build(
-                        arrays["embedding.table"]
-                        if config["format"] == 2
-                        else np.load(_given(table), allow_pickle=False),
-                        StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"]),
-                    )
+                    tokenizer = StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"])
                     weights = np.ascontiguousarray(arrays["embedding.weights"], dtype=np.float64)
-                    embedding = EmbeddingBlock(encoder, weights)
+                    if config["format"] == 4:
+                        encoder = StaticEncoder.build(None, tokenizer, normalize=False)
+                        if table is not None:  # only to save the scorer again, or to build vectors
+                            encoder.table_source = partial(_read_table, table)
+                        token_weights = np.ascontiguousarray(arrays["embedding.token_weights"], dtype=np.float64)
+                        embedding = EmbeddingBlock(encoder, weights, token_weights)
+                    else:
+                        stored = arrays["embedding.table"] if config["format"] == 2 else None
+                        table_rows = _read_table(_given(table)) if stored is None else stored
+                        embedding = EmbeddingBlock(StaticEncoder.build(table_rows, tokenizer, normalize=True), weights)
                 return cls(
                     blocks=blocks,
                     intercepts=arrays["intercepts"].astype(np.float64),
@@ -291,7 +306,11 @@ class LinearScorer:
             raise UnsupportedModel(f"unreadable scorer {path}: {error}") from error
 
 
-def _given(table: Path | None) -> Path:
+def _read_table(table: Callable[[], Path]) -> np.ndarray:
+    return np.load(table(), allow_pickle=False)
+
+
+def _given(table: Callable[[], Path] | None) -> Callable[[], Path]:
     if table is None:
         raise UnsupportedModel(f"the scorer's embedding block needs its table file ({EMBEDDING_TABLE_FILE})")
     return table

@@ -169,7 +169,7 @@ def test_unsupported_settings_are_refused(vectorizer: object) -> None:
 
 def test_saved_scorer_loads_equal(bundle: Bundle, tmp_path) -> None:
     bundle.scorer.save(tmp_path / "scorer.npz")
-    loaded = LinearScorer.load(tmp_path / "scorer.npz", tmp_path / EMBEDDING_TABLE_FILE)
+    loaded = LinearScorer.load(tmp_path / "scorer.npz", lambda: tmp_path / EMBEDDING_TABLE_FILE)
     texts = ["Troops shelled the border town.", "Exports rose by 9 percent.", ""]
     for head, matrix in bundle.scorer.probabilities(texts).items():
         np.testing.assert_array_equal(loaded.probabilities(texts)[head], matrix)
