@@ -4,6 +4,12 @@ The names (service/model/actor_names/names.json, made by `make actor-names` from
 become one compiled regular expression that takes the longest name, so "Papua New Guinea" wins over "Guinea" and
 "Nigeria" over "Niger". Matching is case-sensitive on whole words. A name that is also a person's or a US state's
 ("Chad", "Jordan", "Georgia", "Washington") counts only where its neighbours do not make it one.
+
+An Aho-Corasick automaton (ahocorasick-rs) finds the names first, as plain substrings, leftmost-longest. When each
+one it finds starts and ends at a word edge, those are exactly the regular expression's matches (both take the
+leftmost start, then the longest name there, then go on after it); otherwise, as for "UN" inside "UNESCO" (3 % of
+news sentences), the text goes through the regular expression. Most sentences name no actor and cost one pass of
+the automaton.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from ahocorasick_rs import AhoCorasick, MatchKind
 
 NAMES_DIR = Path(__file__).resolve().parent / "actor_names"
 
@@ -80,6 +88,8 @@ class ActorMatcher:
         self.table = table
         # A name starts and ends at a word edge: "Niger" is not found in "Nigeria", nor "Oman" in "Romania".
         self.pattern = re.compile(rf"(?<!\w)(?:{trie_pattern(table.names)})(?!\w)")
+        self._names = list(table.names)
+        self._substrings = AhoCorasick(self._names, matchkind=MatchKind.LeftmostLongest)
         # One mention dict per (name, actor) would be shared between answers; offsets differ, so the fixed part is
         # kept and copied into each mention.
         self._fixed = {
@@ -92,13 +102,21 @@ class ActorMatcher:
         """Every mention in `text`, in order, with offsets into `text`."""
         mentions = []
         ambiguous = self.table.ambiguous
-        for match in self.pattern.finditer(text):
-            name = match.group()
+        for name, start, end in self._names_in(text):
             fixed = self._fixed.get(name)
-            if fixed is None or (name in ambiguous and not self._stands_for_actor(text, match.start(), match.end())):
+            if fixed is None or (name in ambiguous and not self._stands_for_actor(text, start, end)):
                 continue
-            mentions.append({**fixed, "start": match.start(), "end": match.end()})
+            mentions.append({**fixed, "start": start, "end": end})
         return mentions
+
+    def _names_in(self, text: str) -> list[tuple[str, int, int]]:
+        """(name, start, end) of each match of `pattern` in `text`, in order."""
+        found = []
+        for number, start, end in self._substrings.find_matches_as_indexes(text):
+            if (start and _is_word(text[start - 1])) or (end < len(text) and _is_word(text[end])):
+                return [(match.group(), match.start(), match.end()) for match in self.pattern.finditer(text)]
+            found.append((self._names[number], start, end))
+        return found
 
     def _stands_for_actor(self, text: str, start: int, end: int) -> bool:
         """False where an ambiguous name is a person's ("Chad Smith", "Michael Jordan") or a US state's ("Atlanta,
@@ -115,6 +133,11 @@ class ActorMatcher:
     def _actor_at(self, text: str, position: int) -> bool:
         match = self.pattern.match(text, position)
         return match is not None and bool(self.table.names.get(match.group()))
+
+
+def _is_word(character: str) -> bool:
+    """Whether `re` counts the character as \\w (its Unicode rule: alphanumeric, or the underscore)."""
+    return character.isalnum() or character == "_"
 
 
 @cache
