@@ -95,7 +95,7 @@ def run(request: Request) -> Result:
         job = _job(bundle, request.options, fmt)
         if not request.on_dask:
             preload(job, bundle)  # this process runs partitions too
-        schema = output_schema(bundle, request.options) if fmt == "parquet" else None
+        schema = output_schema(bundle, request.options, fmt)
         del bundle  # on Dask, only the workers need it
         # A folder's partitions are the user's (and --resume's); those of a file are ours to cut for the workers.
         the_plan = plan(files, request.options.partition_rows, 1 if request.writes_folder else request.workers)
@@ -182,7 +182,7 @@ def classify_to_file(request: Request, job: Job, bundle: Bundle, progress: Progr
         writer: Writer = JsonlWriter(sys.stdout.buffer)
         if request.output != "-":
             temporary = stack.enter_context(atomic_file(Path(request.output)))
-            writer = open_writer(temporary, job.output_format, output_schema(bundle, job.options))
+            writer = open_writer(temporary, job.output_format, output_schema(bundle, job.options, job.output_format))
         stack.callback(writer.close)  # before the renames above, also on error
         for source, rows in _sources(request):
             row_base = total.rows

@@ -167,7 +167,7 @@ def run_partition(partition: Partition, job: Job, out_dir: str) -> tuple[int, St
     stats = Stats()
     with atomic_file(folder / f"{partition.name}{EXTENSIONS[job.output_format]}") as temporary:
         with _Rejects(folder / REJECTS_DIR / f"{partition.name}.jsonl") as rejects:
-            writer = open_writer(temporary, job.output_format, output_schema(bundle, options))
+            writer = open_writer(temporary, job.output_format, output_schema(bundle, options, job.output_format))
             try:
                 rows = read_slice(part, (options.text_field, options.id_field))
                 for records, counts in classify_rows(bundle, rows, options, part.path, part.row_base, rejects.write):

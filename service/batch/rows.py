@@ -168,8 +168,11 @@ def _identity(record: dict[str, Any], options: Options) -> dict[str, Any]:
     return {"id": record[options.id_field]} if options.id_field in record else {}
 
 
-def output_schema(bundle: Bundle, options: Options) -> Any:
-    """The Parquet schema of the records of `options.mode`: the JSONL records' nesting; `id` is a string."""
+def output_schema(bundle: Bundle, options: Options, fmt: str) -> Any:
+    """The Parquet schema of the records of `options.mode`: the JSONL records' nesting; `id` is a string. None for
+    another output format (pyarrow is imported only for Parquet: a fifth of a JSONL job's start-up otherwise)."""
+    if fmt != "parquet":
+        return None
     import pyarrow as pa
 
     mode = options.mode

@@ -238,7 +238,7 @@ def test_records_have_confident_and_explain_only_when_asked(bundle: Bundle) -> N
 def test_parquet_schema_holds_the_records(bundle: Bundle, options: Options) -> None:
     rows = [RawRow(0, {"id": "a", "text": ARTICLE})]
     [(records, _)] = list(classify_rows(bundle, rows, options, "f", 0, pytest.fail))
-    table = pa.Table.from_pylist(records, schema=output_schema(bundle, options))
+    table = pa.Table.from_pylist(records, schema=output_schema(bundle, options, "parquet"))
     assert table.to_pylist() == records
     if options.mode != "summary":
         assert ("explain" in records[0]["stance"]) == options.explain
