@@ -21,7 +21,7 @@ class CharKeys:
 
     def __init__(self, terms: list[str], ngram_range: tuple[int, int]) -> None:
         self.ngram_range = ngram_range
-        alphabet = sorted({character for term in terms for character in term})
+        alphabet = sorted(set("".join(terms)))
         self.bits = max(len(alphabet).bit_length(), 1)
         # A padded word has at least 3 characters: with n-grams from 3 up, every word yields windows of the shortest.
         self.fits = ngram_range[0] <= 3 and ngram_range[1] * self.bits <= _KEY_BITS

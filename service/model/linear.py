@@ -70,7 +70,8 @@ class LinearScorer:
         self._offsets = np.cumsum([0, *(len(block.idf) for block in self.blocks)])
         self._idf = np.concatenate([np.empty(0), *(block.idf for block in self.blocks)])
         self._weights = np.vstack([np.empty((0, len(self.intercepts))), *(block.weights for block in self.blocks)])
-        self._block_of = np.repeat(np.arange(len(self.blocks)), np.diff(self._offsets))  # per column
+        # Per column (int8: a table that stays in cache, gathered for every n-gram of a batch).
+        self._block_of = np.repeat(np.arange(len(self.blocks), dtype=np.int8), np.diff(self._offsets))
         self._sublinear = np.array([block.sublinear_tf for block in self.blocks], dtype=bool)
         self._words = WordTable(self._analyse)
 
@@ -182,7 +183,7 @@ class LinearScorer:
         """Counts weighted as each block's fitted TfidfTransformer does: optional 1 + log tf, idf, l2 norm of the
         block's part of the text's row. `texts` holds each entry's text, of `count` texts."""
         block_of = self._block_of[features]
-        tf = tf.astype(np.float64)  # a copy, changed in place below
+        tf = tf.astype(np.float64, copy=False)  # changed in place below: the caller's counts become the weights
         if self._sublinear.all():
             repeated = tf > 1  # most n-grams occur once in a text, and 1 + log 1 is 1: take the log of the others
             tf[repeated] = np.log(tf[repeated]) + 1

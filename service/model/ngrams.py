@@ -97,16 +97,16 @@ class WordBlock(Block):
                 f"one of the patterns {WORD_PATTERNS}"
             )
         self._tokens = re.compile(self.token_pattern).findall
-        # Bigrams are looked up by the ids of their two tokens (ids of the tokens that occur in bigrams).
-        self.token_ids: dict[str, int] = {}
-        bigram_keys, bigram_columns = [], []
-        for column, term in enumerate(self.terms.tolist()):
-            if " " in term:
-                left, right = (self.token_ids.setdefault(part, len(self.token_ids)) for part in term.split(" "))
-                bigram_keys.append((left << 32) + right)
-                bigram_columns.append(column)
+        # Bigrams are looked up by the ids of their two tokens (ids of the tokens that occur in bigrams, numbered in
+        # order of first appearance).
+        terms = self.terms.tolist()
+        bigram_columns = [column for column, term in enumerate(terms) if " " in term]
+        parts = list(chain.from_iterable(terms[column].split(" ") for column in bigram_columns))
+        self.token_ids = {token: number for number, token in enumerate(dict.fromkeys(parts))}
+        ids = np.fromiter(map(self.token_ids.__getitem__, parts), dtype=np.int64, count=len(parts)).reshape(-1, 2)
+        bigram_keys = (ids[:, 0] << 32) + ids[:, 1]
         order = np.argsort(bigram_keys)
-        self.bigram_keys = np.array(bigram_keys, dtype=np.int64)[order]
+        self.bigram_keys = bigram_keys[order]
         self.bigram_columns = np.array(bigram_columns, dtype=np.intp)[order]
 
     @property
