@@ -97,7 +97,8 @@ class HashedCharKeys:
         self.keys = keys
         size = 1 << max(int(2 * len(keys.keys)).bit_length(), 1)  # at most half full: short probe runs
         self.shift = np.uint64(64 - (size.bit_length() - 1))
-        self.table_keys, self.table_columns = _fill_table(keys.keys, keys.columns, size, self.shift)
+        columns = np.arange(len(keys.keys))
+        self.table_keys, self.table_columns = _fill_table(keys.keys, columns, size, self.shift)
 
     def columns_of(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """What `CharKeys.columns_of` gives: the columns of each word's known n-grams, word after word, in the same

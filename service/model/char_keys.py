@@ -4,13 +4,15 @@ Every character of the vocabulary gets a code 1..K; an n-gram's key is its codes
 (bits = K's bit length), so distinct n-grams of up to `max_n` characters get distinct keys as long as
 max_n * bits <= 63 (`fits`); a character outside the vocabulary's gets code 0, and no window holding one is looked
 up (no known n-gram contains it). Keys of all windows of all words come from the words' code points at once, and
-a binary search in the vocabulary's sorted keys finds their columns: the same columns as a dictionary lookup of
+a hash table of the vocabulary's keys (`service.model.key_table`) finds their columns: the same columns as a dictionary lookup of
 each n-gram string, without a Python step per n-gram.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from service.model.key_table import KeyTable
 
 _CODE_POINTS = 0x110000
 _KEY_BITS = 63
@@ -36,8 +38,8 @@ class CharKeys:
         for position in range(int(lengths.max(initial=0))):
             longer = lengths > position
             keys[longer] = (keys[longer] << self.bits) | codes[starts[longer] + position]
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.columns = keys[order], order.astype(np.intp)
+        self.keys = keys  # per term, in column order
+        self._columns = KeyTable(keys, np.arange(len(terms)))
 
     def _codes(self, text: str) -> np.ndarray:
         code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -66,11 +68,10 @@ class CharKeys:
             if n < self.ngram_range[0]:
                 continue
             starts = np.flatnonzero(inside)
-            wanted = keys[starts]
-            at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-            known = self.keys[at] == wanted
+            columns = self._columns.find(keys[starts])
+            known = columns >= 0
             found_words.append(word_of[starts[known]])
-            found_columns.append(self.columns[at[known]])
+            found_columns.append(columns[known])
         words_found = np.concatenate(found_words)
         order = np.argsort(words_found, kind="stable")
         return np.concatenate(found_columns)[order], np.bincount(words_found, minlength=len(words))

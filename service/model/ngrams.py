@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from service.model.char_keys import CharKeys
+from service.model.key_table import KeyTable
 from service.model.words import Analysis
 
 ANALYZERS = ("word", "char_wb")
@@ -104,23 +105,20 @@ class WordBlock(Block):
         parts = list(chain.from_iterable(terms[column].split(" ") for column in bigram_columns))
         self.token_ids = {token: number for number, token in enumerate(dict.fromkeys(parts))}
         ids = np.fromiter(map(self.token_ids.__getitem__, parts), dtype=np.int64, count=len(parts)).reshape(-1, 2)
-        bigram_keys = (ids[:, 0] << 32) + ids[:, 1]
-        order = np.argsort(bigram_keys)
-        self.bigram_keys = bigram_keys[order]
-        self.bigram_columns = np.array(bigram_columns, dtype=np.intp)[order]
+        self._bigram_columns = KeyTable((ids[:, 0] << 32) + ids[:, 1], np.array(bigram_columns, dtype=np.intp))
+        self._bigram_count = len(bigram_columns)
 
     @property
     def has_bigrams(self) -> bool:
-        return self.ngram_range[1] >= 2 and len(self.bigram_keys) > 0
+        return self.ngram_range[1] >= 2 and self._bigram_count > 0
 
     def _bigrams(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(which pairs of token ids, left then right, form a known bigram; the columns of those that do)."""
         if not self.has_bigrams or not len(left):
             return np.zeros(len(left), dtype=bool), _NO_COLUMNS
-        keys = (left.astype(np.int64) << 32) + right
-        positions = np.minimum(np.searchsorted(self.bigram_keys, keys), len(self.bigram_keys) - 1)
-        known = (left >= 0) & (right >= 0) & (self.bigram_keys[positions] == keys)
-        return known, self.bigram_columns[positions[known]]
+        columns = self._bigram_columns.find((left.astype(np.int64) << 32) + right)
+        known = (left >= 0) & (right >= 0) & (columns >= 0)
+        return known, columns[known]
 
     def analyse(self, words: list[str]) -> Analysis:
         """Per word: the columns of the n-grams inside it, and the ids of its first and last token."""
