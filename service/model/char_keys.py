@@ -4,8 +4,8 @@ Every character of the vocabulary gets a code 1..K; an n-gram's key is its codes
 (bits = K's bit length), so distinct n-grams of up to `max_n` characters get distinct keys as long as
 max_n * bits <= 63 (`fits`); a character outside the vocabulary's gets code 0, and no window holding one is looked
 up (no known n-gram contains it). Keys of all windows of all words come from the words' code points at once, and
-a hash table of the vocabulary's keys (`service.model.key_table`) finds their columns: the same columns as a dictionary lookup of
-each n-gram string, without a Python step per n-gram.
+a hash table of the vocabulary's keys (`service.model.key_table`) finds their columns: the same columns as a
+dictionary lookup of each n-gram string, without a Python step per n-gram.
 """
 
 from __future__ import annotations
