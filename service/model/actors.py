@@ -1,15 +1,14 @@
 """Actors named in a text: states (ISO 3166-1 alpha-3 ids) and international organisations, with offsets.
 
 The names (service/model/actor_names/names.json, made by `make actor-names` from countryinfo plus data/actors/)
-become one compiled regular expression that takes the longest name, so "Papua New Guinea" wins over "Guinea" and
-"Nigeria" over "Niger". Matching is case-sensitive on whole words. A name that is also a person's or a US state's
-("Chad", "Jordan", "Georgia", "Washington") counts only where its neighbours do not make it one.
+are found by an Aho-Corasick automaton (ahocorasick-rs): case-sensitive, on whole words, leftmost first and the
+longest name there, then the search goes on after it, so "Papua New Guinea" wins over "Guinea" and "Nigeria" over
+"Niger". A name that is also a person's or a US state's ("Chad", "Jordan", "Georgia", "Washington") counts only
+where its neighbours do not make it one.
 
-An Aho-Corasick automaton (ahocorasick-rs) finds the names first, as plain substrings, leftmost-longest. When each
-one it finds starts and ends at a word edge, those are exactly the regular expression's matches (both take the
-leftmost start, then the longest name there, then go on after it); otherwise, as for "UN" inside "UNESCO" (3 % of
-news sentences), the text goes through the regular expression. Most sentences name no actor and cost one pass of
-the automaton.
+The automaton finds names as plain substrings. When each one it finds starts and ends at a word edge, those are
+the mentions; otherwise, as for "UN" inside "UNESCO" (3 % of news sentences), every occurrence of every name is
+listed and the same rule applied to those at word edges. Most sentences name no actor and cost one pass.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -60,36 +59,14 @@ def read_table(folder: Path = NAMES_DIR) -> ActorTable:
     )
 
 
-def trie_pattern(names: Iterable[str]) -> str:
-    """One regular expression for all names, shaped as a trie of their characters: the regex engine then tries a
-    few characters at each position instead of every name in turn (ten times faster than a flat alternation on
-    news text). Optional tails are greedy, so the longest name that ends at a word edge wins."""
-    trie: dict[str, Any] = {}
-    for name in names:
-        node = trie
-        for char in name:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def branch(node: dict[str, Any]) -> str:
-        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items()) if char]
-        if not alternatives:
-            return ""
-        body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
-        return f"(?:{body})?" if "" in node else body
-
-    return branch(trie)
-
-
 class ActorMatcher:
-    """Finds the actor mentions of a text in one pass of one compiled regular expression."""
+    """Finds the actor mentions of a text, most often in one pass of an Aho-Corasick automaton."""
 
     def __init__(self, table: ActorTable) -> None:
         self.table = table
-        # A name starts and ends at a word edge: "Niger" is not found in "Nigeria", nor "Oman" in "Romania".
-        self.pattern = re.compile(rf"(?<!\w)(?:{trie_pattern(table.names)})(?!\w)")
         self._names = list(table.names)
-        self._substrings = AhoCorasick(self._names, matchkind=MatchKind.LeftmostLongest)
+        self._first = AhoCorasick(self._names, matchkind=MatchKind.LeftmostLongest)
+        self._every = AhoCorasick(self._names)  # every occurrence, overlapping ones too
         # One mention dict per (name, actor) would be shared between answers; offsets differ, so the fixed part is
         # kept and copied into each mention.
         self._fixed = {
@@ -110,13 +87,29 @@ class ActorMatcher:
         return mentions
 
     def _names_in(self, text: str) -> list[tuple[str, int, int]]:
-        """(name, start, end) of each match of `pattern` in `text`, in order."""
+        """(name, start, end) of each name at word edges in `text`: the leftmost, the longest there, then on after
+        it. A name starts and ends at a word edge: "Niger" is not found in "Nigeria", nor "Oman" in "Romania"."""
         found = []
-        for number, start, end in self._substrings.find_matches_as_indexes(text):
-            if (start and _is_word(text[start - 1])) or (end < len(text) and _is_word(text[end])):
-                return [(match.group(), match.start(), match.end()) for match in self.pattern.finditer(text)]
+        for number, start, end in self._first.find_matches_as_indexes(text):
+            if not _at_word_edges(text, start, end):
+                return self._names_at_word_edges(text)
             found.append((self._names[number], start, end))
         return found
+
+    def _names_at_word_edges(self, text: str) -> list[tuple[str, int, int]]:
+        """As `_names_in`, from every occurrence of every name (the automaton's first pass stops at a name inside
+        a word, which may hide a name at word edges that starts within it)."""
+        found: list[tuple[str, int, int]] = []
+        for start, end, name in self._occurrences(text):
+            if start >= (found[-1][2] if found else 0):
+                found.append((name, start, end))
+        return found
+
+    def _occurrences(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, name) of every name at word edges, by start, the longest first."""
+        every = self._every.find_matches_as_indexes(text, overlapping=True)
+        found = [(start, end, self._names[number]) for number, start, end in every if _at_word_edges(text, start, end)]
+        return sorted(found, key=lambda occurrence: (occurrence[0], -occurrence[1]))
 
     def _stands_for_actor(self, text: str, start: int, end: int) -> bool:
         """False where an ambiguous name is a person's ("Chad Smith", "Michael Jordan") or a US state's ("Atlanta,
@@ -131,18 +124,23 @@ class ActorMatcher:
         return word is None or word.group(1) in LEAD_WORDS or self._actor_at(text, start - len(word.group(0)))
 
     def _actor_at(self, text: str, position: int) -> bool:
-        match = self.pattern.match(text, position)
-        return match is not None and bool(self.table.names.get(match.group()))
+        """Whether the longest name at word edges that starts at `position` stands for an actor."""
+        longest = next((name for start, _, name in self._occurrences(text) if start == position), None)
+        return longest is not None and bool(self.table.names.get(longest))
+
+
+def _at_word_edges(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] has no word character (`re`'s \\w: alphanumeric, or the underscore) on either side."""
+    return not (start and _is_word(text[start - 1])) and not (end < len(text) and _is_word(text[end]))
 
 
 def _is_word(character: str) -> bool:
-    """Whether `re` counts the character as \\w (its Unicode rule: alphanumeric, or the underscore)."""
     return character.isalnum() or character == "_"
 
 
 @cache
 def default_matcher() -> ActorMatcher:
-    """The matcher of the shipped names table, built once per process (on first use: about a tenth of a second)."""
+    """The matcher of the shipped names table, built once per process (on first use)."""
     return ActorMatcher(read_table())
 
 
