@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -236,6 +236,29 @@ class EmbeddingBlock:
 
     def config(self) -> dict[str, Any]:
         return {"tokens": self.encoder.tokens, "dimensions": len(self.weights), "normalize": self.encoder.normalize}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What a scorer file keeps of the block (the table goes in a file of its own)."""
+        arrays = {"embedding.tokenizer": self.encoder.tokenizer_bytes(), "embedding.weights": self.weights}
+        if self.token_weights is not None:
+            arrays["embedding.token_weights"] = self.token_weights
+        return arrays
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, np.ndarray], scorer_format: int, table: Callable[[], np.ndarray]
+    ) -> EmbeddingBlock:
+        """The block of a scorer file's `arrays`: of format 4, mean-pooled, its table read only if asked for (to save
+        the scorer again, or to build vectors); of formats 2 and 3, normalising, with the table (2 keeps it inside)."""
+        tokenizer = StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"])
+        weights = np.ascontiguousarray(arrays["embedding.weights"], dtype=np.float64)
+        if scorer_format == 4:
+            encoder = StaticEncoder.build(None, tokenizer, normalize=False)
+            encoder.table_source = table
+            token_weights = np.ascontiguousarray(arrays["embedding.token_weights"], dtype=np.float64)
+            return cls(encoder, weights, token_weights)
+        rows = arrays["embedding.table"] if scorer_format == 2 else table()
+        return cls(StaticEncoder.build(rows, tokenizer, normalize=True), weights)
 
     def scores(self, texts: Sequence[str], found: Found | None = None) -> np.ndarray:
         """Its share of every head's decision values, one row per text (`found`: as `StaticEncoder.vectors`)."""

@@ -17,14 +17,13 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from service.model.embedding import EmbeddingBlock, StaticEncoder
+from service.model.embedding import EmbeddingBlock
 from service.model.ngrams import SMALL_BATCH, Block, UnsupportedModel, WordBlock, make_block
 from service.model.words import Analysis, Found, TextWords, WordTable
 
@@ -239,13 +238,7 @@ class LinearScorer:
         for number, block in enumerate(self.blocks):
             arrays |= {f"{number}.terms": block.terms, f"{number}.idf": block.idf, f"{number}.weights": block.weights}
         if self.embedding is not None:
-            encoder = self.embedding.encoder
-            arrays |= {
-                "embedding.tokenizer": encoder.tokenizer_bytes(),
-                "embedding.weights": self.embedding.weights,
-            }
-            if self.embedding.token_weights is not None:
-                arrays["embedding.token_weights"] = self.embedding.token_weights
+            arrays |= self.embedding.arrays()
         with Path(path).open("wb") as handle:
             np.savez(handle, allow_pickle=False, **arrays)
         if self.embedding is not None:
@@ -282,18 +275,7 @@ class LinearScorer:
                 heads = config["heads"]
                 embedding = None
                 if config.get("embedding") is not None:
-                    tokenizer = StaticEncoder.tokenizer_from_bytes(arrays["embedding.tokenizer"])
-                    weights = np.ascontiguousarray(arrays["embedding.weights"], dtype=np.float64)
-                    if config["format"] == 4:
-                        encoder = StaticEncoder.build(None, tokenizer, normalize=False)
-                        if table is not None:  # only to save the scorer again, or to build vectors
-                            encoder.table_source = partial(_read_table, table)
-                        token_weights = np.ascontiguousarray(arrays["embedding.token_weights"], dtype=np.float64)
-                        embedding = EmbeddingBlock(encoder, weights, token_weights)
-                    else:
-                        stored = arrays["embedding.table"] if config["format"] == 2 else None
-                        table_rows = _read_table(_given(table)) if stored is None else stored
-                        embedding = EmbeddingBlock(StaticEncoder.build(table_rows, tokenizer, normalize=True), weights)
+                    embedding = EmbeddingBlock.from_arrays(arrays, config["format"], _table_reader(table))
                 return cls(
                     blocks=blocks,
                     intercepts=arrays["intercepts"].astype(np.float64),
@@ -307,11 +289,12 @@ class LinearScorer:
             raise UnsupportedModel(f"unreadable scorer {path}: {error}") from error
 
 
-def _read_table(table: Callable[[], Path]) -> np.ndarray:
-    return np.load(table(), allow_pickle=False)
+def _table_reader(table: Callable[[], Path] | None) -> Callable[[], np.ndarray]:
+    """Reads the embedding table from the file `table` gives, when a block asks for it."""
 
+    def read() -> np.ndarray:
+        if table is None:
+            raise UnsupportedModel(f"the scorer's embedding block needs its table file ({EMBEDDING_TABLE_FILE})")
+        return np.load(table(), allow_pickle=False)
 
-def _given(table: Callable[[], Path] | None) -> Callable[[], Path]:
-    if table is None:
-        raise UnsupportedModel(f"the scorer's embedding block needs its table file ({EMBEDDING_TABLE_FILE})")
-    return table
+    return read
