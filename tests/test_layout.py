@@ -19,7 +19,7 @@ FORBIDDEN = {
     "training": ("benchmarks",),
 }
 # Third-party packages the runtime may use: what the lean install brings for it.
-RUNTIME_THIRD_PARTY = {"numpy", "scipy", "tokenizers"}
+RUNTIME_THIRD_PARTY = {"numpy", "scipy", "tokenizers", "ahocorasick_rs"}
 MAX_LINES = 300
 
 
@@ -68,9 +68,9 @@ def test_layers_import_only_what_they_build_on(layer: str) -> None:
     assert not wrong
 
 
-def test_runtime_uses_numpy_scipy_and_tokenizers_only() -> None:
-    """The model runtime runs on the lean install: the standard library, NumPy, SciPy and tokenizers (which the
-    sentence-embedding block tokenizes with)."""
+def test_runtime_uses_numpy_scipy_tokenizers_and_ahocorasick_only() -> None:
+    """The model runtime runs on the lean install: the standard library, NumPy, SciPy, tokenizers (which the
+    sentence-embedding block tokenizes with) and ahocorasick-rs (which finds actors' names)."""
     third_party = {
         f"{module} imports {imported}"
         for module, path in MODULES.items()
