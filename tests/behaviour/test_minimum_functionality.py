@@ -166,7 +166,6 @@ SETTLED_RULES: dict[str, dict[str, str]] = {
 
 # Clear under LABELS.md, wrong with the default model trained on the corpus alone (what it answers instead).
 KNOWN_FAILURES: dict[str, str] = {
-    "The government recalled its ambassador from Caracas in protest.": "politics",
     "Exports to Europe have more than doubled, a remarkable success for local farmers.": "negative",
     "A suicide bomber blew himself up at a checkpoint outside the city.": "other",
     "Japan pledged to help rebuild schools destroyed in the cyclone.": "economic",
