@@ -55,7 +55,7 @@ bench: $(BENCH_INSTALLED) models/current ## speed: in-process, splitting, HTTP v
 	$(BYTECODE)
 	$(BIN)/python -m benchmarks.speed --public $(PUBLIC_DATA)
 
-levers: $(INSTALLED) ## dev macro-F1 of each lever (embedding, label masks, C) on every dev portion -> docs/benchmarks.md
+levers: $(INSTALLED) ## dev macro-F1 of each lever (embedding and its norm, label masks, C) on every dev portion -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.levers --public $(PUBLIC_DATA)
 
 bench-quality: $(BENCH_INSTALLED) ## our model against scikit-learn, fastText, VADER and MiniLM peers -> docs/benchmarks.md
