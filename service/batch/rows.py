@@ -160,7 +160,7 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
     records: list[dict[str, Any]] = []
     for (number, record, _), sentences in zip(rows, labelled, strict=True):
         identity = {**_identity(record, options), "row": number}
-        records.extend({**identity, "sentence": index, **sentence.record()} for index, sentence in enumerate(sentences))
+        records.extend(sentence.record(**identity, sentence=index) for index, sentence in enumerate(sentences))
     return records
 
 

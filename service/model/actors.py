@@ -146,6 +146,8 @@ def default_matcher() -> ActorMatcher:
 
 def actors_per_span(mentions: list[Mention], starts: Sequence[int]) -> list[list[Mention]]:
     """The mentions of a text grouped by the span they start in, given the spans' start offsets in order."""
+    if len(starts) == 1 and all(mention["start"] >= starts[0] for mention in mentions):
+        return [mentions]  # one sentence, the commonest case: all the text's mentions
     grouped: list[list[Mention]] = [[] for _ in starts]
     for mention in mentions:
         index = bisect_right(starts, mention["start"]) - 1

@@ -51,21 +51,20 @@ def heads_record(heads: Heads) -> dict[str, Any]:
     return {head: result.record() for head, result in heads.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built for every sentence (see HeadResult)
 class SentenceResult:
     span: Span
     heads: Heads
     actors: list[Mention]
 
-    def record(self) -> dict[str, Any]:
-        """The sentence as the API and `stance classify --split-sentences` give it: offsets, text, heads, actors."""
-        return {
-            "start": self.span.start,
-            "end": self.span.end,
-            "text": self.span.text,
-            **heads_record(self.heads),
-            "actors": self.actors,
-        }
+    def record(self, **first: Any) -> dict[str, Any]:
+        """The sentence as the API and `stance classify --split-sentences` give it: offsets, text, heads, actors;
+        after the items `first` (a batch record's id, row and sentence number)."""
+        record = {**first, "start": self.span.start, "end": self.span.end, "text": self.span.text}
+        for head, result in self.heads.items():
+            record[head] = result.record()
+        record["actors"] = self.actors
+        return record
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _NEXT_WORD = re.compile(r"\s*[\"“‘'(\[]?([^\s.,;:!?\"”’')\]]*)")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built for every sentence, and a frozen dataclass is three times slower to build
 class Span:
     """One sentence: `text == document[start:end]`, without surrounding whitespace."""
 
