@@ -60,11 +60,14 @@ class SentenceResult:
     def record(self, **first: Any) -> dict[str, Any]:
         """The sentence as the API and `stance classify --split-sentences` give it: offsets, text, heads, actors;
         after the items `first` (a batch record's id, row and sentence number)."""
-        record = {**first, "start": self.span.start, "end": self.span.end, "text": self.span.text}
-        for head, result in self.heads.items():
-            record[head] = result.record()
-        record["actors"] = self.actors
-        return record
+        return {
+            **first,
+            "start": self.span.start,
+            "end": self.span.end,
+            "text": self.span.text,
+            **heads_record(self.heads),
+            "actors": self.actors,
+        }
 
 
 @dataclass(frozen=True)
