@@ -24,7 +24,6 @@ the same answer alone or in any batch.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import scipy.sparse as sp
 from tokenizers import Tokenizer
 
 from service.model.ngrams import UnsupportedModel
+from service.model.wordpiece import AsciiWordPieces
 from service.model.words import Analysis, Found, TextWords, WordTable
 
 MAX_TOKENS = 512  # model2vec's default `max_length`
@@ -60,6 +60,8 @@ class StaticEncoder:
     normalize: bool  # divide the mean by its norm (scorer formats 2 and 3)
     # Reads the table when it is first needed, for an encoder built without it (a served format 4 scorer's).
     table_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    # Tokenizes most words of English news without the tokenizer (None for a tokenizer other than BERT's).
+    ascii_pieces: AsciiWordPieces | None = field(default=None, repr=False)
     _words: WordTable = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,7 +85,16 @@ class StaticEncoder:
         median_length = int(np.median(np.fromiter(map(len, vocabulary), dtype=np.intp, count=len(vocabulary))))
         unk_token = getattr(tokenizer.model, "unk_token", None)
         unk_id = tokenizer.token_to_id(unk_token) if unk_token is not None else None
-        encoder = cls(None, tokenizer_json, tokenizer, unk_id, MAX_TOKENS * median_length, len(vocabulary), normalize)
+        encoder = cls(
+            None,
+            tokenizer_json,
+            tokenizer,
+            unk_id,
+            MAX_TOKENS * median_length,
+            len(vocabulary),
+            normalize,
+            ascii_pieces=AsciiWordPieces.of(tokenizer, vocabulary),
+        )
         if table is not None:
             encoder.attach(table)
         return encoder
@@ -168,6 +179,23 @@ class StaticEncoder:
         unknown ones included, and one more than MAX_TOKENS for a word of more, so that its text goes through the
         tokenizer whole.
 
+        Printable-ASCII words are tokenized by `AsciiWordPieces` where the tokenizer is BERT's; the others by
+        the tokenizer (`_tokenize`)."""
+        if self.ascii_pieces is None:
+            flat, counts = self._tokenize(words)
+        else:
+            flat, counts = self.ascii_pieces.token_ids(words, self._tokenize)
+        word_of = np.repeat(np.arange(len(words)), counts)
+        known = flat != self.unk_id if self.unk_id is not None else np.ones(len(flat), dtype=bool)
+        totals = np.where(counts <= MAX_TOKENS, counts, MAX_TOKENS + 1)
+        return {
+            "tokens": (flat[known], np.bincount(word_of[known], minlength=len(words))),
+            "total": (totals, np.ones(len(words), dtype=np.intp)),
+        }
+
+    def _tokenize(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(the words' token ids, word after word, unknown ones included; each word's count of them).
+
         The words are tokenized as one text, joined by spaces (one call instead of one per word: a word's tokens
         are the same alone or among others), and each token goes to the word its first character is in."""
         encoding = self.tokenizer.encode(" ".join(words), add_special_tokens=False) if words else None
@@ -175,13 +203,7 @@ class StaticEncoder:
         first_characters = np.array(encoding.offsets if encoding else [], dtype=np.intp).reshape(-1, 2)[:, 0]
         word_starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
         word_of = np.searchsorted(word_starts, first_characters, side="right") - 1
-        counts = np.bincount(word_of, minlength=len(words))
-        known = flat != self.unk_id if self.unk_id is not None else np.ones(len(flat), dtype=bool)
-        totals = np.where(counts <= MAX_TOKENS, counts, MAX_TOKENS + 1)
-        return {
-            "tokens": (flat[known], np.bincount(word_of[known], minlength=len(words))),
-            "total": (totals, np.ones(len(words), dtype=np.intp)),
-        }
+        return flat, np.bincount(word_of, minlength=len(words))
 
     def _encode(self, texts: list[str]) -> list[list[int]]:
         """Each text's token ids, the first MAX_TOKENS (the truncation model2vec's tokenizer does)."""
@@ -197,9 +219,8 @@ class StaticEncoder:
 
     @staticmethod
     def tokenizer_from_bytes(data: np.ndarray) -> str:
-        text = np.asarray(data, dtype=np.uint8).tobytes().decode("utf-8")
-        json.loads(text)  # fails early, as a ValueError, on a damaged tokenizer
-        return text
+        # Damaged bytes fail here as a ValueError, damaged JSON in `build`: either way an UnsupportedModel.
+        return np.asarray(data, dtype=np.uint8).tobytes().decode("utf-8")
 
 
 @dataclass
