@@ -4,7 +4,9 @@ A compiled model (`training.compile` makes one from the fitted scikit-learn obje
 the feature union, the vocabulary in column order, the idf, and one weight row per feature with every head's
 coefficients (`service.model.ngrams`); and the heads' intercepts. It is saved as plain NumPy arrays (`save`/`load`, no
 pickle), so serving needs neither scikit-learn nor unpickling. A batch's words are looked up once for all blocks
-(`service.model.words`); one product gives the blocks' share of every head's decision values, a softmax per head
+(`service.model.words`); per block, the texts' n-gram counts are weighted and multiplied by the block's weights,
+and the products divided by the rows' norms give its share of every head's decision values (the same as weighting
+each entry by its row's norm first, in a few numbers per text instead of one per n-gram); a softmax per head gives
 the probabilities. They equal the fitted models' own `predict_proba` (a test checks the whole test split to 1e-9).
 
 A model may also have a dense sentence-embedding block (`service.model.embedding`): the table, its tokenizer
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,18 +67,7 @@ class LinearScorer:
             head: slice(int(start), int(start + width))
             for head, start, width in zip(self.head_slices, self._segment_starts, widths_in_order, strict=True)
         }
-        # Every block's features side by side, numbered across the blocks: one count and one product for them all.
-        self._offsets = np.cumsum([0, *(len(block.idf) for block in self.blocks)])
-        self._idf = np.concatenate([np.empty(0), *(block.idf for block in self.blocks)])
-        self._weights = np.vstack([np.empty((0, len(self.intercepts))), *(block.weights for block in self.blocks)])
-        # Per column (int8: a table that stays in cache, gathered for every n-gram of a batch).
-        self._block_of = np.repeat(np.arange(len(self.blocks), dtype=np.int8), np.diff(self._offsets))
-        self._sublinear = np.array([block.sublinear_tf for block in self.blocks], dtype=bool)
         self._words = WordTable(self._analyse)
-
-    @property
-    def features(self) -> int:
-        return int(self._offsets[-1])
 
     def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per head, one row of class probabilities per text (classes in `classes[head]` order)."""
@@ -101,118 +92,99 @@ class LinearScorer:
 
     def _decisions(self, texts: Sequence[str]) -> np.ndarray:
         found = self.lookup(texts)
-        if len(texts) <= SMALL_BATCH:
-            decision = self._few_decisions(*self._entries(found))
-        else:
-            decision = self.intercepts + self._tfidf(self._counts(found)) @ self._weights
+        decision = np.tile(self.intercepts, (len(texts), 1))
+        share = self._few_texts_share if len(texts) <= SMALL_BATCH else self._share
+        for number in range(len(self.blocks)):
+            decision += share(number, found)
         if self.embedding is not None:
             decision += self.embedding.scores(texts, found)
         return decision
 
+    def _share(self, number: int, found: Found) -> np.ndarray:
+        """A block's share of the decision values of a lookup's texts: its tf-idf rows times its weights, divided
+        by the rows' norms (the product's rows are a dozen numbers; the rows of tf-idf, hundreds)."""
+        block = self.blocks[number]
+        counts = self._counts(number, found)
+        counts.data = block.weigh(counts.data, counts.indices)
+        return (counts @ block.weights) / _row_norms(counts)[:, None]
+
     def tfidf(self, found: Found) -> sp.csr_matrix:
         """Normalized tf-idf rows, one per text of a `lookup`, features numbered across the blocks and sorted: what
         the fitted vectorizers' transforms give, side by side."""
-        matrix = self._tfidf(self._counts(found))
+        parts = [sp.csr_matrix((len(found.words.lengths), 0))]
+        for number, block in enumerate(self.blocks):
+            counts = self._counts(number, found)
+            counts.data = block.weigh(counts.data, counts.indices)
+            counts.data /= np.repeat(_row_norms(counts), np.diff(counts.indptr))
+            parts.append(counts)
+        matrix = sp.hstack(parts, format="csr")
         matrix.sort_indices()
         return matrix
 
     def _analyse(self, words: list[str]) -> Analysis:
-        """What each word contributes to every block (`WordTable`): the columns of its n-grams, numbered across
-        the blocks; per block with bigrams (`edges.<block>`) the ids of its first and last token; and what the
-        embedding block finds in it (`StaticEncoder.analyse`)."""
+        """What each word contributes to every block (`WordTable`): per block, the columns of its n-grams
+        (`columns.<block>`) and for a block with bigrams the ids of its first and last token (`edges.<block>`);
+        and what the embedding block finds in it (`StaticEncoder.analyse`)."""
         lowered = [word.lower() for word in words]
-        none = np.empty(0, dtype=np.intp)
-        owners, columns = [none], [none]
         analysis: Analysis = {}
-        for number, (block, offset) in enumerate(zip(self.blocks, self._offsets[:-1], strict=True)):
-            found = block.analyse(lowered)
-            block_columns, lengths = found.pop("columns")
-            owners.append(np.repeat(np.arange(len(words)), lengths))
-            columns.append(block_columns + offset)
-            analysis |= {f"{name}.{number}": rows for name, rows in found.items()}
-        owner = np.concatenate(owners)
-        order = np.argsort(owner, kind="stable")
-        analysis["columns"] = (np.concatenate(columns)[order], np.bincount(owner, minlength=len(words)))
+        for number, block in enumerate(self.blocks):
+            analysis |= {f"{name}.{number}": rows for name, rows in block.analyse(lowered).items()}
         if self.embedding is not None:
             analysis |= self.embedding.encoder.analyse(words)
         return analysis
 
-    def _entries(self, found: Found) -> tuple[np.ndarray, np.ndarray, int]:
-        """(text, feature) of every n-gram occurrence of the texts, and the number of texts."""
-        columns, lengths = found.rows["columns"].gather(found.occurrence_numbers)
-        texts, features = [np.repeat(found.words.text_of, lengths)], [columns]
-        for text, column in self._across(found):
-            texts.append(text)
-            features.append(column)
-        return np.concatenate(texts), np.concatenate(features), len(found.words.lengths)
-
-    def _counts(self, found: Found) -> sp.csr_matrix:
-        """How often each known n-gram occurs in each text (each feature once per row, features unsorted), by one
+    def _counts(self, number: int, found: Found) -> sp.csr_matrix:
+        """How often each known n-gram of a block occurs in each text (each n-gram once per row, unsorted), by one
         product: (texts x items) @ (items x n-grams), the items being the distinct words and the bigrams across
         words (a bigram's row holds its one column)."""
-        columns, lengths = found.rows["columns"].gather(found.numbers)
-        text_of, items = [found.words.text_of], [found.words.sequence]
-        item_columns, item_lengths = [columns], [lengths]
-        count = len(lengths)
-        for text, column in self._across(found):
-            text_of.append(text)
-            items.append(np.arange(count, count + len(column)))
-            item_columns.append(column)
-            item_lengths.append(np.ones(len(column), dtype=np.intp))
-            count += len(column)
-        texts, row_of = len(found.words.lengths), np.concatenate(text_of)
-        order = np.argsort(row_of, kind="stable")
+        columns, lengths = found.rows[f"columns.{number}"].gather(found.numbers)
+        texts, row_of, items = len(found.words.lengths), found.words.text_of, found.words.sequence
+        across = self._across(number, found)
+        if across is not None:  # the bigrams across words, after the words: their texts' rows get them
+            text, column = across
+            row_of = np.concatenate([row_of, text])
+            order = np.argsort(row_of, kind="stable")
+            items = np.concatenate([items, np.arange(len(lengths), len(lengths) + len(column))])[order]
+            columns = np.concatenate([columns, column])
+            lengths = np.concatenate([lengths, np.ones(len(column), dtype=np.intp)])
         indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=texts))])
-        by_text = sp.csr_matrix((np.ones(len(order)), np.concatenate(items)[order], indptr), shape=(texts, count))
-        lengths = np.concatenate(item_lengths)
+        by_text = sp.csr_matrix((np.ones(len(items)), items, indptr), shape=(texts, len(lengths)))
         indptr = np.concatenate([[0], np.cumsum(lengths)])
-        columns = np.concatenate(item_columns)
-        per_item = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(count, self.features))
+        per_item = sp.csr_matrix(
+            (np.ones(len(columns)), columns, indptr), shape=(len(lengths), len(self.blocks[number].idf))
+        )
         return by_text @ per_item
 
-    def _across(self, found: Found) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(text, feature) of each bigram across two words, per word block with bigrams."""
-        for number, (block, offset) in enumerate(zip(self.blocks, self._offsets[:-1], strict=True)):
-            if f"edges.{number}" in found.rows and isinstance(block, WordBlock):
-                edges, _ = found.rows[f"edges.{number}"].gather(found.occurrence_numbers)
-                text, column = block.across(edges.reshape(-1, 2), found.words.text_of)
-                yield text, column + offset
+    def _across(self, number: int, found: Found) -> tuple[np.ndarray, np.ndarray] | None:
+        """(text, column) of each bigram across two words, for a word block with bigrams; else None."""
+        block = self.blocks[number]
+        if f"edges.{number}" not in found.rows or not isinstance(block, WordBlock):
+            return None
+        edges, _ = found.rows[f"edges.{number}"].gather(found.occurrence_numbers)
+        return block.across(edges.reshape(-1, 2), found.words.text_of)
 
-    def _weigh(self, tf: np.ndarray, features: np.ndarray, texts: np.ndarray, count: int) -> np.ndarray:
-        """Counts weighted as each block's fitted TfidfTransformer does: optional 1 + log tf, idf, l2 norm of the
-        block's part of the text's row. `texts` holds each entry's text, of `count` texts."""
-        block_of = self._block_of[features]
-        tf = tf.astype(np.float64, copy=False)  # changed in place below: the caller's counts become the weights
-        if self._sublinear.all():
-            repeated = tf > 1  # most n-grams occur once in a text, and 1 + log 1 is 1: take the log of the others
-            tf[repeated] = np.log(tf[repeated]) + 1
-        elif self._sublinear.any():
-            tf = np.where(self._sublinear[block_of], np.log(tf) + 1, tf)
-        tf *= self._idf[features]
-        part = texts * len(self.blocks)
-        part += block_of  # a text has no entry in a block without known n-grams: no 0 / 0
-        tf /= np.sqrt(np.bincount(part, tf * tf, minlength=count * len(self.blocks)))[part]
-        return tf
-
-    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        texts = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        counts.data = self._weigh(counts.data, counts.indices, texts, counts.shape[0])
-        return counts
-
-    def _few_decisions(self, texts: np.ndarray, features: np.ndarray, count: int) -> np.ndarray:
-        """Decision values of a few texts with dense NumPy (SciPy's per-call overhead would outweigh the work):
-        count each (text, feature) once sorted, weight, and add each text's rows of the weights."""
-        keys = np.sort(texts.astype(np.int64) * max(self.features, 1) + features)
-        boundary = np.ones(len(keys) + 1, dtype=bool)  # where a run of one (text, feature) starts, and the end
+    def _few_texts_share(self, number: int, found: Found) -> np.ndarray:
+        """`_share` of a few texts in NumPy alone (SciPy's per-call overhead would outweigh the work): each (text,
+        n-gram) occurrence, counted once sorted, weighted, and each text's rows of the weights added up."""
+        block, count = self.blocks[number], len(found.words.lengths)
+        columns, lengths = found.rows[f"columns.{number}"].gather(found.occurrence_numbers)
+        texts, features = np.repeat(found.words.text_of, lengths), columns
+        across = self._across(number, found)
+        if across is not None:
+            texts, features = np.concatenate([texts, across[0]]), np.concatenate([features, across[1]])
+        width = max(len(block.idf), 1)
+        keys = np.sort(texts.astype(np.int64) * width + features)
+        boundary = np.ones(len(keys) + 1, dtype=bool)  # where a run of one (text, n-gram) starts, and the end
         np.not_equal(keys[1:], keys[:-1], out=boundary[1:-1])
         edges = np.flatnonzero(boundary)
-        texts, features = np.divmod(keys[edges[:-1]], max(self.features, 1))
-        tf = self._weigh(np.diff(edges), features, texts, count)
-        decision = np.tile(self.intercepts, (count, 1))
-        for text in range(count):
-            run = slice(*np.searchsorted(texts, [text, text + 1]))
-            decision[text] += tf[run] @ self._weights.take(features[run], axis=0)  # take: a faster gather
-        return decision
+        texts, features = np.divmod(keys[edges[:-1]], width)
+        tf = block.weigh(np.diff(edges), features)
+        tf /= np.sqrt(np.bincount(texts, tf * tf, minlength=count))[texts]
+        share = np.zeros((count, len(self.intercepts)))
+        if len(texts):
+            starts = np.flatnonzero(np.diff(texts, prepend=-1))  # each text's first entry (texts without one have none)
+            share[texts[starts]] = np.add.reduceat(block.weights.take(features, axis=0) * tf[:, None], starts)
+        return share
 
     def save(self, path: Path) -> None:
         """Write the scorer as one `.npz` of plain arrays (text as fixed-width Unicode; nothing pickled), and the
@@ -287,6 +259,17 @@ class LinearScorer:
             raise
         except (OSError, ValueError, KeyError, TypeError, IndexError, re.error) as error:
             raise UnsupportedModel(f"unreadable scorer {path}: {error}") from error
+
+
+def _row_norms(matrix: sp.csr_matrix) -> np.ndarray:
+    """Each row's L2 norm; 1 for an empty row (whose products are 0 anyway)."""
+    if not matrix.shape[0]:
+        return np.ones(0)
+    squares = np.zeros(matrix.nnz + 1)  # the last 0 is what empty rows at the end sum
+    np.multiply(matrix.data, matrix.data, out=squares[:-1])
+    sums = np.add.reduceat(squares, matrix.indptr[:-1])
+    sums[np.diff(matrix.indptr) == 0] = 1.0
+    return np.sqrt(sums)
 
 
 def _table_reader(table: Callable[[], Path] | None) -> Callable[[], np.ndarray]:
