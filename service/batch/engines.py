@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import multiprocessing
 import queue
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.batch.partitions import Job, Partition, load_model, run_partition
 from service.batch.readers import InputError
 from service.batch.rows import Stats
+
+if TYPE_CHECKING:  # a job in one process never starts a pool: it doesn't pay for importing one
+    from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 ENGINES = ("processes", "dask")
 Runner = Callable[[Job, list[Partition], str], Iterator[tuple[int, Stats]]]
@@ -67,6 +67,9 @@ def _inline(job: Job, pending: list[Partition], out_dir: str) -> Iterator[tuple[
 @contextlib.contextmanager
 def _helper_pool(helpers: int, model: Path) -> Iterator[tuple[ProcessPoolExecutor, list[Future[None]]]]:
     """A pool of `helpers` processes, each loading `model` at once; with a future per helper that says when."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # spawn, not fork: workers start clean (no copied locks or threads), as on every platform and as Dask's do.
     pool = ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("spawn"))
     try:
@@ -151,6 +154,8 @@ def _dask_client(scheduler: str | None, workers: int, stack: contextlib.ExitStac
 
 
 def _dask(job: Job, pending: list[Partition], out_dir: str, client: Any) -> Iterator[tuple[int, Stats]]:
+    import uuid
+
     from distributed import as_completed as dask_completed
 
     token = uuid.uuid4().hex[:8]
