@@ -122,7 +122,7 @@ def speed_table(public: Path, model: Path, limit: int) -> str:
         relations(
             [[m["id"] for m in sentence.actors] for sentence in document.sentences],
             [sentence.span.text for sentence in document.sentences],
-            {head: [sentence.heads[head].label for sentence in document.sentences] for head in labels},
+            {head: [sentence.heads[head]["label"] for sentence in document.sentences] for head in labels},
             labels,
         )
     relation_seconds = time.perf_counter() - started

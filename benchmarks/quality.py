@@ -41,7 +41,7 @@ def ours(train: list[Example], specs: list[str | Path], workdir: Path, name: str
         def score(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
             results = predict(bundle, list(texts))
             labels = list(HEADS[head])
-            return labels, np.array([[r[head].scores[label] for label in labels] for r in results])
+            return labels, np.array([[r[head]["scores"][label] for label in labels] for r in results])
 
         return score
 

@@ -77,10 +77,10 @@ def evaluate(bundle: Bundle, examples: list[Example], restrict_to_gold_labels: b
             continue
         gold = [label for label, _ in rows]
         allowed = set(gold) if restrict_to_gold_labels else None
-        predicted = [chosen_label(result.scores, allowed) for _, result in rows]
+        predicted = [chosen_label(result["scores"], allowed) for _, result in rows]
         report["heads"][head] = score_head(gold, predicted, list(HEADS[head]))
         report["heads"][head]["calibration"] = calibration(
-            [result.scores[label] for (_, result), label in zip(rows, predicted, strict=True)],
+            [result["scores"][label] for (_, result), label in zip(rows, predicted, strict=True)],
             [g == p for g, p in zip(gold, predicted, strict=True)],
         )
     return report

@@ -45,7 +45,7 @@ def margin(heads: Heads) -> float:
     """The smallest, over the heads, gap between a head's two top probabilities."""
     gaps = []
     for result in heads.values():
-        top = heapq.nlargest(2, result.scores.values())
+        top = heapq.nlargest(2, result["scores"].values())
         gaps.append(top[0] - (top[1] if len(top) > 1 else 0.0))
     return min(gaps)
 
@@ -158,7 +158,7 @@ def score_rows(
         counts.items += len(items)
         for (text, identity), heads in zip(items, predict(bundle, [text for text, _ in items]), strict=True):
             value = margin(heads)
-            labels = {head: result.label for head, result in heads.items()}
+            labels = {head: result["label"] for head, result in heads.items()}
             yield value, normalise(text), {"text": text, **labels, "margin": value, **identity}
 
 

@@ -40,7 +40,7 @@ def thresholds_on(bundle: Bundle, dev: list[Example], precision: float) -> dict[
         pairs = [(ex.labels[head], p[head]) for ex, p in zip(dev, predictions, strict=True) if head in ex.labels]
         if pairs:
             thresholds[head] = confidence_threshold(
-                [result.score for _, result in pairs], [gold == result.label for gold, result in pairs], precision
+                [result["score"] for _, result in pairs], [gold == result["label"] for gold, result in pairs], precision
             )
     return thresholds
 

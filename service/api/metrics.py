@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from service.model.bundle import Bundle
+from service.model.predict import DocumentResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -114,7 +114,7 @@ class Metrics:
         self.request_bytes.labels(route).observe(request_bytes)
         self.response_bytes.labels(route).observe(response_bytes)
 
-    def observe_documents(self, documents: Iterable[Any]) -> None:
+    def observe_documents(self, documents: Iterable[DocumentResult]) -> None:
         """Count a classify request's texts, sentences, labels per head and abstentions."""
         texts = 0
         sentences = 0
@@ -125,9 +125,9 @@ class Metrics:
             for sentence in document.sentences:
                 sentences += 1
                 for head, result in sentence.heads.items():
-                    key = (head, result.label)
+                    key = (head, result["label"])
                     labels[key] = labels.get(key, 0) + 1
-                    if getattr(result, "confident", True) is False:
+                    if not result["confident"]:
                         abstained[head] = abstained.get(head, 0) + 1
         self.texts.observe(texts)
         self.sentences_per_request.observe(sentences)

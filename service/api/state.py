@@ -51,9 +51,11 @@ def smoke_test(bundle: Bundle) -> None:
         if set(sentence.heads) != heads:
             raise BundleError(f"smoke test: heads {sorted(sentence.heads)} but the manifest lists {sorted(heads)}")
         for head, result in sentence.heads.items():
-            total = sum(result.scores.values())
-            if result.label not in result.scores or not math.isclose(total, 1.0, abs_tol=1e-6):
-                raise BundleError(f"smoke test: head {head} answered {result.label!r} with scores summing to {total}")
+            total = sum(result["scores"].values())
+            if result["label"] not in result["scores"] or not math.isclose(total, 1.0, abs_tol=1e-6):
+                raise BundleError(
+                    f"smoke test: head {head} answered {result['label']!r} with scores summing to {total}"
+                )
 
 
 class ModelState:

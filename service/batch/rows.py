@@ -32,7 +32,7 @@ from typing import Any
 
 from service.batch.readers import RawRow
 from service.model.bundle import Bundle
-from service.model.predict import classify, heads_record, label_sentences, predict
+from service.model.predict import classify, label_sentences, predict
 from service.model.text import MAX_TEXT_CHARS, text_problem, unicode_error
 
 MODES = ("texts", "sentences", "summary")
@@ -141,7 +141,7 @@ def label(bundle: Bundle, rows: list[tuple[int, dict[str, Any], str]], options: 
     if options.mode == "texts":
         answers = predict(bundle, texts, options.explain, options.precision)
         return [
-            {**_identity(record, options), "text": text, **heads_record(heads)}
+            {**_identity(record, options), "text": text, **heads}
             for (_, record, text), heads in zip(rows, answers, strict=True)
         ]
     if options.mode == "summary":

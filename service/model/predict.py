@@ -5,53 +5,37 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
 from service.model.actors import Mention, actors_per_span, default_matcher
 from service.model.bundle import Bundle
-from service.model.explain import Contribution, explain_heads
+from service.model.explain import explain_heads
 from service.model.relations import relations
 from service.model.sentences import Span, split_sentences, whole_text
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build, and predict builds many
-class HeadResult:
-    """One head's answer: the chosen label, its probability, and the probability of every label.
+class HeadResult(TypedDict):
+    """One head's answer, as the API and batch outputs give it: the chosen label, its probability, and the
+    probability of every label.
 
     `confident` says whether that probability reaches the head's threshold; `explain` holds the n-grams behind
-    the label, only when they were asked for.
+    the label, only when they were asked for. A plain dict: predict builds one per sentence and head, and it is
+    written out as it is.
     """
 
     label: str
     score: float
     scores: dict[str, float]
     confident: bool
-    explain: list[Contribution] | None = None
-
-    def record(self) -> dict[str, Any]:
-        """The answer as the API and batch outputs give it: `explain` only when explanations were asked for."""
-        record: dict[str, Any] = {
-            "label": self.label,
-            "score": self.score,
-            "scores": self.scores,
-            "confident": self.confident,
-        }
-        if self.explain is not None:
-            record["explain"] = [asdict(contribution) for contribution in self.explain]
-        return record
+    explain: NotRequired[list[dict[str, Any]]]
 
 
 Heads = dict[str, HeadResult]
 
 
-def heads_record(heads: Heads) -> dict[str, Any]:
-    """Every head's answer, by head, as the API and batch outputs give them."""
-    return {head: result.record() for head, result in heads.items()}
-
-
-@dataclass(slots=True)  # not frozen: built for every sentence (see HeadResult)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build, and one is built per sentence
 class SentenceResult:
     span: Span
     heads: Heads
@@ -65,7 +49,7 @@ class SentenceResult:
             "start": self.span.start,
             "end": self.span.end,
             "text": self.span.text,
-            **heads_record(self.heads),
+            **self.heads,
             "actors": self.actors,
         }
 
@@ -113,7 +97,7 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
     scorer = bundle.scorer
     matrix = scorer.probability_matrix(sentences)
     chosen = {head: matrix[:, columns].argmax(axis=1) for head, columns in scorer.segments.items()}
-    explanations = explain_heads(scorer, sentences, chosen) if explain else [{}] * len(sentences)
+    explanations = explain_heads(scorer, sentences, chosen) if explain else []
     # Every head's probabilities in answer order, all heads in one row (with 0 for labels the model never saw).
     rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, bundle.answer_columns]
     rows = rows if precision is None else rows.round(precision)
@@ -125,11 +109,13 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
         exact = matrix[np.arange(len(matrix)), scorer.segments[head].start + chosen[head]]
         sure = (exact >= threshold).tolist()
         names = [classes[index] for index in chosen[head].tolist()]
-        for result, row, name, confident, explanation in zip(
-            results, rows[:, where].tolist(), names, sure, explanations, strict=True
-        ):
+        for result, row, name, confident in zip(results, rows[:, where].tolist(), names, sure, strict=True):
             scores = dict(zip(labels, row, strict=True))
-            result[head] = HeadResult(name, scores[name], scores, confident, explanation.get(head))
+            result[head] = {"label": name, "score": scores[name], "scores": scores, "confident": confident}
+    if explain:
+        for result, explanation in zip(results, explanations, strict=True):
+            for head, contributions in explanation.items():
+                result[head]["explain"] = [asdict(contribution) for contribution in contributions]
     return results
 
 
@@ -140,7 +126,7 @@ def summarize(bundle: Bundle, predictions: Sequence[Heads]) -> dict[str, dict[st
     for head in bundle.scorer.classes:
         counts = dict.fromkeys(bundle.labels[head], 0)
         for prediction in predictions:
-            counts[prediction[head].label] += 1
+            counts[prediction[head]["label"]] += 1
         summary[head] = {label: (count / total if total else 0.0) for label, count in counts.items()}
     return summary
 
@@ -171,7 +157,7 @@ def document(bundle: Bundle, text: str, sentences: list[SentenceResult]) -> Docu
     pairs = relations(
         [[mention["id"] for mention in sentence.actors] for sentence in sentences],
         [sentence.span.text for sentence in sentences],
-        {head: [answer[head].label for answer in heads] for head in bundle.scorer.classes},
+        {head: [answer[head]["label"] for answer in heads] for head in bundle.scorer.classes},
         {head: bundle.labels[head] for head in bundle.scorer.classes},
     )
     return DocumentResult(text, sentences, summarize(bundle, heads), pairs)

@@ -19,12 +19,12 @@ def default_model(tmp_path_factory: pytest.TempPathFactory, corpus: list[Example
 
 
 def labels(model: Bundle, head: str, sentences: list[str]) -> list[str]:
-    return [heads[head].label for heads in predict(model, sentences)]
+    return [heads[head]["label"] for heads in predict(model, sentences)]
 
 
 def probability(model: Bundle, head: str, label: str, sentence: str) -> float:
     [heads] = predict(model, [sentence])
-    return heads[head].scores[label]
+    return heads[head]["scores"][label]
 
 
 def known_failure(known: dict[str, str], key: str, prefix: str = "") -> list[pytest.MarkDecorator]:

@@ -18,7 +18,7 @@ from service.api.settings import Settings
 from service.model.bundle import Bundle, BundleError
 from service.model.embedding import FEATURE_NAME
 from service.model.explain import TOP_FEATURES, Contribution, explain_heads
-from service.model.predict import predict
+from service.model.predict import HeadResult, predict
 from training.cli import main
 from training.compile import compile_scorer
 from training.embeddings import SentenceEmbedding
@@ -70,6 +70,11 @@ def assert_same_contributions(actual: list[Contribution], expected: list[Contrib
     np.testing.assert_allclose([c.weight for c in actual], [c.weight for c in expected], rtol=1e-12, atol=1e-15)
 
 
+def explanation(result: HeadResult) -> list[Contribution]:
+    """A head's explanation as `explain_heads` gives it (predict writes it out as dicts)."""
+    return [Contribution(**item) for item in result.get("explain", [])]
+
+
 def test_contributions_are_coefficient_times_scikit_learn_tfidf(
     bundle: Bundle, fitted: tuple[Any, dict[str, Any]], corpus: list[Example]
 ) -> None:
@@ -77,27 +82,27 @@ def test_contributions_are_coefficient_times_scikit_learn_tfidf(
     results = predict(bundle, texts, explain=True)
     for text, heads in zip(texts, results, strict=True):
         for head, result in heads.items():
-            assert result.explain is not None
-            expected = sklearn_top(fitted[0], fitted[1][head], text, result.label)
-            assert_same_contributions(result.explain, expected)
+            assert "explain" in result
+            expected = sklearn_top(fitted[0], fitted[1][head], text, result["label"])
+            assert_same_contributions(explanation(result), expected)
 
 
 def test_explanations_are_top_positive_contributions_largest_first(bundle: Bundle) -> None:
     [heads] = predict(bundle, [SENTENCES[0]], explain=True)
     for result in heads.values():
-        assert result.explain is not None
-        weights = [c.weight for c in result.explain]
+        assert "explain" in result
+        weights = [c.weight for c in explanation(result)]
         assert 0 < len(weights) <= TOP_FEATURES
         assert all(w > 0 for w in weights)
         assert weights == sorted(weights, reverse=True)
-    assert "killed" in [c.feature for c in heads["stance"].explain or []]
+    assert "killed" in [c.feature for c in explanation(heads["stance"])]
 
 
 def test_char_ngrams_are_shown_with_their_word_edges(bundle: Bundle) -> None:
     # A made-up word gives no word feature, so its explanation is made of its character n-grams (lowercased),
     # a space marking where the word starts or ends.
     [heads] = predict(bundle, ["Killzzq."], explain=True)
-    features = {c.feature for result in heads.values() for c in result.explain or []} - {FEATURE_NAME}
+    features = {c.feature for result in heads.values() for c in explanation(result)} - {FEATURE_NAME}
     assert features, "a known character n-gram should push some label up"
     assert all(feature in " killzzq. " for feature in features)
     assert any(feature.startswith(" ") for feature in features)
@@ -110,25 +115,25 @@ def test_the_embedding_block_is_one_item_with_its_whole_contribution(bundle: Bun
     seen = 0
     for row, heads in enumerate(predict(bundle, texts, explain=True)):
         for head, result in heads.items():
-            items = [c for c in result.explain or [] if c.feature == FEATURE_NAME]
+            items = [c for c in explanation(result) if c.feature == FEATURE_NAME]
             assert len(items) <= 1
             columns = bundle.scorer.head_slices[head]
             if columns.stop - columns.start == 1:
                 continue  # a binary head: covered by scikit-learn's own contributions above
-            column = columns.start + bundle.scorer.classes[head].index(result.label)
+            column = columns.start + bundle.scorer.classes[head].index(result["label"])
             total = float(vectors[row] @ bundle.scorer.embedding.weights[:, column])
             if items:
                 seen += 1
                 assert items[0].weight == pytest.approx(total, rel=1e-12)
             else:
-                smallest = min((c.weight for c in result.explain or []), default=0.0)
-                assert total <= 0 or (len(result.explain or []) == TOP_FEATURES and total <= smallest)
+                smallest = min((c.weight for c in explanation(result)), default=0.0)
+                assert total <= 0 or (len(explanation(result)) == TOP_FEATURES and total <= smallest)
     assert seen, "the block should be among the top contributions somewhere"
 
 
 def test_text_without_known_ngrams_has_an_empty_explanation(bundle: Bundle) -> None:
     [heads] = predict(bundle, [""], explain=True)
-    assert all(result.explain == [] for result in heads.values())
+    assert all(result["explain"] == [] for result in heads.values())
 
 
 def test_explanations_only_when_asked_and_labels_unchanged(bundle: Bundle) -> None:
@@ -136,8 +141,8 @@ def test_explanations_only_when_asked_and_labels_unchanged(bundle: Bundle) -> No
     explained = predict(bundle, SENTENCES, explain=True)
     for without, with_ in zip(plain, explained, strict=True):
         for head, result in without.items():
-            assert result.explain is None
-            assert (result.label, result.scores) == (with_[head].label, with_[head].scores)
+            assert "explain" not in result
+            assert (result["label"], result["scores"]) == (with_[head]["label"], with_[head]["scores"])
 
 
 def test_binary_head_explains_either_class() -> None:
@@ -161,16 +166,16 @@ def test_confident_when_the_score_reaches_the_heads_threshold(bundle: Bundle) ->
     thresholded = with_manifest(bundle, thresholds={"stance": 0.6, "sentiment": 0.0})
     results = predict(thresholded, SENTENCES)
     for heads in results:
-        assert heads["stance"].confident == (heads["stance"].score >= 0.6)
-        assert heads["sentiment"].confident
-        assert heads["topic"].confident  # no threshold for this head
-    stance_flags = {heads["stance"].confident for heads in results}
+        assert heads["stance"]["confident"] == (heads["stance"]["score"] >= 0.6)
+        assert heads["sentiment"]["confident"]
+        assert heads["topic"]["confident"]  # no threshold for this head
+    stance_flags = {heads["stance"]["confident"] for heads in results}
     assert stance_flags == {True, False}, "the sentences should fall on both sides of the threshold"
 
 
 def test_every_prediction_is_confident_without_thresholds(bundle: Bundle) -> None:
     bare = with_manifest(bundle, thresholds=None)
-    assert all(result.confident for heads in predict(bare, SENTENCES) for result in heads.values())
+    assert all(result["confident"] for heads in predict(bare, SENTENCES) for result in heads.values())
 
 
 @pytest.mark.parametrize("thresholds", [{"stance": "high"}, {"stance": 1.5}, {"stance": True}, ["stance"]])

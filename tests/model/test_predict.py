@@ -20,10 +20,10 @@ def test_every_head_scores_every_label(bundle: Bundle) -> None:
     [heads] = predict(bundle, ["Two leaders signed a transit treaty."])
     assert set(heads) == set(HEADS)
     for head, result in heads.items():
-        assert list(result.scores) == list(HEADS[head])
-        assert sum(result.scores.values()) == pytest.approx(1.0)
-        assert result.label == max(result.scores, key=result.scores.__getitem__)
-        assert result.score == result.scores[result.label]
+        assert list(result["scores"]) == list(HEADS[head])
+        assert sum(result["scores"].values()) == pytest.approx(1.0)
+        assert result["label"] == max(result["scores"], key=result["scores"].__getitem__)
+        assert result["score"] == result["scores"][result["label"]]
 
 
 def test_predict_matches_each_classifier(bundle: Bundle, fitted: tuple[Any, dict[str, Any]]) -> None:
@@ -33,7 +33,7 @@ def test_predict_matches_each_classifier(bundle: Bundle, fitted: tuple[Any, dict
     features = vectorizer.transform(sentences)
     for head, classifier in heads.items():
         expected = classifier.predict(features)
-        assert [r[head].label for r in results] == list(expected)
+        assert [r[head]["label"] for r in results] == list(expected)
 
 
 def test_empty_input_gives_no_predictions(bundle: Bundle) -> None:

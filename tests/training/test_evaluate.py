@@ -28,7 +28,7 @@ def test_only_heads_present_in_the_data_are_evaluated(bundle: Bundle, corpus: li
     rows = [Example(ex.text, {"stance": ex.labels["stance"]}) for ex in corpus[:50]]
     report = evaluate(bundle, rows)
     assert set(report["heads"]) == {"stance"}
-    predicted = [p["stance"].label for p in predict(bundle, [ex.text for ex in rows])]
+    predicted = [p["stance"]["label"] for p in predict(bundle, [ex.text for ex in rows])]
     expected = sum(p == ex.labels["stance"] for p, ex in zip(predicted, rows, strict=True)) / len(rows)
     assert report["heads"]["stance"]["accuracy"] == pytest.approx(expected)
 

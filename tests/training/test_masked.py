@@ -72,7 +72,7 @@ def economic_share(tmp_path: Path, label_masks: bool) -> float:
     params = {"C_grid": [4.0], "embedding": False, "label_masks": label_masks, "min_df": 1}
     bundle = load_bundle(train_bundle(rows(3), [], tmp_path / str(label_masks), params=params))
     answers = predict(bundle, [*NO_ECONOMIC, *(text for text, label in OWN if label == "economic")])
-    return float(np.mean([answer["stance"].label == "economic" for answer in answers]))
+    return float(np.mean([answer["stance"]["label"] == "economic" for answer in answers]))
 
 
 def test_market_news_stays_economic_when_the_source_without_that_label_is_masked(tmp_path: Path) -> None:

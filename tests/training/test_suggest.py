@@ -51,8 +51,10 @@ def test_least_confident_first_with_the_models_labels(bundle: Bundle, texts: lis
     assert margins == pytest.approx([record["margin"] for record in records], abs=1e-9)
     assert all(a <= b + 1e-9 for a, b in pairwise(margins))
     for record, answer in zip(records, heads, strict=True):
-        assert {head: record[head] for head in answer} == {head: result.label for head, result in answer.items()}
-        gaps = [sorted(result.scores.values())[-1] - sorted(result.scores.values())[-2] for result in answer.values()]
+        assert {head: record[head] for head in answer} == {head: result["label"] for head, result in answer.items()}
+        gaps = [
+            sorted(result["scores"].values())[-1] - sorted(result["scores"].values())[-2] for result in answer.values()
+        ]
         assert record["margin"] == pytest.approx(min(gaps))
         assert record["text"] == texts[record["row"] - 1] and record["id"] == f"s{record['row'] - 1}"
     # The first is the least confident item of the whole input.
