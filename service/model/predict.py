@@ -97,7 +97,6 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
     scorer = bundle.scorer
     matrix = scorer.probability_matrix(sentences)
     chosen = {head: matrix[:, columns].argmax(axis=1) for head, columns in scorer.segments.items()}
-    explanations = explain_heads(scorer, sentences, chosen) if explain else []
     # Every head's probabilities in answer order, all heads in one row (with 0 for labels the model never saw).
     rows = np.hstack([matrix, np.zeros((len(matrix), 1))])[:, bundle.answer_columns]
     rows = rows if precision is None else rows.round(precision)
@@ -113,7 +112,7 @@ def _predict(bundle: Bundle, sentences: Sequence[str], explain: bool, precision:
             scores = dict(zip(labels, row, strict=True))
             result[head] = {"label": name, "score": scores[name], "scores": scores, "confident": confident}
     if explain:
-        for result, explanation in zip(results, explanations, strict=True):
+        for result, explanation in zip(results, explain_heads(scorer, sentences, chosen), strict=True):
             for head, contributions in explanation.items():
                 result[head]["explain"] = [asdict(contribution) for contribution in contributions]
     return results
