@@ -103,20 +103,17 @@ class LinearScorer:
     def _share(self, number: int, found: Found) -> np.ndarray:
         """A block's share of the decision values of a lookup's texts: its tf-idf rows times its weights, divided
         by the rows' norms (the product's rows are a dozen numbers; the rows of tf-idf, hundreds)."""
-        block = self.blocks[number]
-        counts = self._counts(number, found)
-        counts.data = block.weigh(counts.data, counts.indices)
-        return (counts @ block.weights) / _row_norms(counts)[:, None]
+        weighted = self._weighted_counts(number, found)
+        return (weighted @ self.blocks[number].weights) / _row_norms(weighted)[:, None]
 
     def tfidf(self, found: Found) -> sp.csr_matrix:
         """Normalized tf-idf rows, one per text of a `lookup`, features numbered across the blocks and sorted: what
         the fitted vectorizers' transforms give, side by side."""
         parts = [sp.csr_matrix((len(found.words.lengths), 0))]
-        for number, block in enumerate(self.blocks):
-            counts = self._counts(number, found)
-            counts.data = block.weigh(counts.data, counts.indices)
-            counts.data /= np.repeat(_row_norms(counts), np.diff(counts.indptr))
-            parts.append(counts)
+        for number in range(len(self.blocks)):
+            weighted = self._weighted_counts(number, found)
+            weighted.data /= np.repeat(_row_norms(weighted), np.diff(weighted.indptr))
+            parts.append(weighted)
         matrix = sp.hstack(parts, format="csr")
         matrix.sort_indices()
         return matrix
@@ -132,6 +129,12 @@ class LinearScorer:
         if self.embedding is not None:
             analysis |= self.embedding.encoder.analyse(words)
         return analysis
+
+    def _weighted_counts(self, number: int, found: Found) -> sp.csr_matrix:
+        """A block's tf-idf rows before their norm, one per text of a lookup (`Block.weigh` of `_counts`)."""
+        counts = self._counts(number, found)
+        counts.data = self.blocks[number].weigh(counts.data, counts.indices)
+        return counts
 
     def _counts(self, number: int, found: Found) -> sp.csr_matrix:
         """How often each known n-gram of a block occurs in each text (each n-gram once per row, unsorted), by one
@@ -263,8 +266,6 @@ class LinearScorer:
 
 def _row_norms(matrix: sp.csr_matrix) -> np.ndarray:
     """Each row's L2 norm; 1 for an empty row (whose products are 0 anyway)."""
-    if not matrix.shape[0]:
-        return np.ones(0)
     squares = np.zeros(matrix.nnz + 1)  # the last 0 is what empty rows at the end sum
     np.multiply(matrix.data, matrix.data, out=squares[:-1])
     sums = np.add.reduceat(squares, matrix.indptr[:-1])

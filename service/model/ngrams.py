@@ -24,7 +24,7 @@ from service.model.words import Analysis
 ANALYZERS = ("word", "char_wb")
 # Token patterns that match word characters only (scikit-learn's default and its one-letter variant).
 WORD_PATTERNS = (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b")
-SMALL_BATCH = 32  # up to this many texts, NumPy alone (`LinearScorer`) is faster than SciPy, whose calls cost more
+SMALL_BATCH = 32  # up to this many texts, NumPy alone (`LinearScorer`) is at least as fast as SciPy's products
 _NO_COLUMNS = np.empty(0, dtype=np.intp)
 _NO_TOKEN = -2  # first/last token id of a word without tokens; -1 is a token that is in no known bigram
 
